@@ -1,0 +1,1 @@
+"""Search over the commons (semantic search arrives with issue 3)."""

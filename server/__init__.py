@@ -1,0 +1,1 @@
+"""Commonplace server: settings, storage, HTML views, JSON API and CLI."""

@@ -1,0 +1,111 @@
+"""The application factory: `create_app(settings)` builds the Litestar app; `create_asgi` adds static files."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp
+from servestatic import ServeStaticASGI
+
+from server.auth import csrf_guard
+from server.controllers.accounts import AccountController
+from server.controllers.api_accounts import AccountApiController
+from server.controllers.api_pages import PageApiController
+from server.controllers.api_sync import SyncApiController
+from server.controllers.shell import ShellController
+from server.controllers.wiki import WikiController
+from server.db import Database
+from server.dependencies import provide_actor, provide_db, provide_policy, provide_settings
+from server.seed import seed_if_empty
+from server.settings import Settings
+from server.static_build import HASHED_NAME, build_static
+from server.templating import build_environment, html_response
+from sync.apply import Policy
+
+log = logging.getLogger("commonplace")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api", "/schema"))
+
+
+def handle_http_error(request: Request, exc: HTTPException) -> Response:
+    if not _wants_html(request):
+        body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+        if exc.extra:
+            body["extra"] = exc.extra
+        return Response(body, status_code=exc.status_code, headers=exc.headers or None)
+    headings = {400: "That request could not be understood", 401: "Log in needed", 403: "Not allowed",
+                404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many requests"}
+    return html_response(request, "message.html", status_code=exc.status_code,
+                         heading=headings.get(exc.status_code, "Something went wrong"),
+                         message=exc.detail, link="/", link_text="Go to the front page")
+
+
+def handle_server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if not _wants_html(request):
+        return Response({"status_code": 500, "detail": "The server failed; nothing was changed. Try again."},
+                        status_code=500)
+    return html_response(request, "message.html", status_code=500, heading="Something went wrong",
+                         message="The server failed; nothing was changed. Try again in a moment.",
+                         link="/", link_text="Go to the front page")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db = Database(settings.db_path)
+    if settings.seed:
+        seed_if_empty(db)
+    static_names = build_static(settings.data / "static")
+    app = Litestar(
+        route_handlers=[WikiController, AccountController, ShellController, AccountApiController,
+                        PageApiController, SyncApiController],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False),
+                      "settings": Provide(provide_settings, sync_to_thread=False),
+                      "policy": Provide(provide_policy, sync_to_thread=False),
+                      "actor": Provide(provide_actor, sync_to_thread=False)},
+        guards=[csrf_guard],
+        after_request=add_security_headers,
+        exception_handlers={HTTPException: handle_http_error, Exception: handle_server_error},
+        on_shutdown=[lambda: db.close()],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Commonplace", version="0.1.0", path="/schema"),
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.policy = Policy(anonymous_edits=settings.anonymous_edits, max_page_bytes=settings.max_page_bytes)
+    app.state.templates = build_environment(static_names, settings)
+    app.state.static_names = static_names
+    return app
+
+
+def create_asgi(settings: Settings | None = None) -> ASGIApp:
+    """The app with static files in front: hashed names are immutable, brotli/gzip chosen per request."""
+    settings = settings or Settings.from_env()
+    app = create_app(settings)
+    return ServeStaticASGI(app, root=settings.data / "static", prefix="static/", max_age=3600,
+                           immutable_file_test=HASHED_NAME)

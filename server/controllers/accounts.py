@@ -1,0 +1,109 @@
+"""HTML sign-up, log-in, log-out, user pages and moderator rollback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Body
+from litestar.response import Redirect
+
+from server.accounts import log_in, sign_up
+from server.auth import SESSION_COOKIE
+from server.clock import now_iso, parse_iso
+from server.db import Database
+from server.pages import user_contributions
+from server.settings import Settings
+from server.templating import html_response
+from server.users import AccountError, Actor, delete_session, find_user
+from sync.apply import Policy
+from sync.rollback import roll_back_user
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def safe_next(target: str) -> str:
+    """Only same-site paths, so a crafted link cannot send people elsewhere after log-in."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def session_cookie(token: str, settings: Settings) -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", path="/",
+                  secure=settings.secure_cookies, max_age=settings.session_days * 86400)
+
+
+def _text(form: dict[str, Any], name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+class AccountController(Controller):
+    path = "/"
+
+    @get("/login")
+    async def get_login(self, request: Request, next: str = "/") -> Response:
+        return html_response(request, "login.html", next=safe_next(next), username="")
+
+    @post("/login", sync_to_thread=True)
+    def post_login(self, request: Request, db: Database, settings: Settings, data: Form) -> Response:
+        username, target = _text(data, "username"), safe_next(_text(data, "next") or "/")
+        token = log_in(db, username, _text(data, "password"), settings)
+        if token is None:
+            return html_response(request, "login.html", status_code=401, next=target, username=username,
+                                 error="That username and password do not match. Check both and try again.")
+        response = Redirect(target, status_code=303)
+        response.set_cookie(session_cookie(token, settings))
+        return response
+
+    @get("/signup")
+    async def get_signup(self, request: Request) -> Response:
+        return html_response(request, "signup.html", username="")
+
+    @post("/signup", sync_to_thread=True)
+    def post_signup(self, request: Request, db: Database, settings: Settings, data: Form) -> Response:
+        username = _text(data, "username")
+        try:
+            token = sign_up(db, username, _text(data, "password"), settings)
+        except AccountError as exc:
+            return html_response(request, "signup.html", status_code=400, username=username, error=str(exc))
+        response = Redirect("/", status_code=303)
+        response.set_cookie(session_cookie(token, settings))
+        return response
+
+    @post("/logout", sync_to_thread=True)
+    def post_logout(self, request: Request, db: Database) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            db.write(delete_session, token)
+        response = Redirect("/", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @get("/users/{username:str}", sync_to_thread=True)
+    def get_user(self, request: Request, db: Database, username: str) -> Response:
+        user = db.read(find_user, username)
+        if user is None:
+            raise NotFoundException("There is no account with that name.")
+        return html_response(request, "user.html", user=user, changes=db.read(user_contributions, user["id"]))
+
+    @post("/users/{username:str}/rollback", sync_to_thread=True)
+    def rollback_user(self, request: Request, db: Database, actor: Actor, policy: Policy, username: str,
+                      data: Form) -> Response:
+        if not actor.is_moderator:
+            raise PermissionDeniedException("Only moderators can roll back edits.")
+        user = db.read(find_user, username)
+        if user is None:
+            raise NotFoundException("There is no account with that name.")
+        hours = int(_text(data, "hours")) if _text(data, "hours").isdigit() else 24
+        since = (parse_iso(now_iso()) - timedelta(hours=min(hours, 24 * 30))).isoformat()
+        reverted = db.write(roll_back_user, user, since.replace("+00:00", "Z"), actor, policy)
+        return html_response(request, "message.html", heading="Rolled back",
+                             message=f"Restored {reverted} page{'s' if reverted != 1 else ''} to the last "
+                                     f"revision before {username}'s edits.",
+                             link=f"/users/{username}", link_text=f"Back to {username}")

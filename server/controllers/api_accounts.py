@@ -1,0 +1,59 @@
+"""JSON API: sign up, log in (session + bearer token), log out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, Response, delete, post
+from litestar.exceptions import ClientException, NotAuthorizedException
+
+from server.accounts import log_in, sign_up
+from server.auth import SESSION_COOKIE, bearer_token
+from server.controllers.accounts import session_cookie
+from server.db import Database
+from server.settings import Settings
+from server.users import AccountError, delete_session
+
+
+@dataclass
+class Credentials:
+    username: str
+    password: str
+
+
+@dataclass
+class SessionReply:
+    username: str
+    token: str
+    expires_in_days: int
+
+
+class AccountApiController(Controller):
+    path = "/api"
+    tags = ["accounts"]
+
+    @post("/users", sync_to_thread=True, status_code=201)
+    def create_account(self, db: Database, settings: Settings, data: Credentials) -> Response[SessionReply]:
+        """Sign up; the reply carries a token and sets the session cookie, as log-in does."""
+        try:
+            token = sign_up(db, data.username, data.password, settings)
+        except AccountError as exc:
+            raise ClientException(str(exc)) from exc
+        reply = SessionReply(username=data.username.strip(), token=token, expires_in_days=settings.session_days)
+        return Response(reply, status_code=201, cookies=[session_cookie(token, settings)])
+
+    @post("/session", sync_to_thread=True, status_code=200)
+    def create_session(self, db: Database, settings: Settings, data: Credentials) -> Response[SessionReply]:
+        """Log in. Use the token as `Authorization: Bearer <token>`, or rely on the cookie."""
+        token = log_in(db, data.username, data.password, settings)
+        if token is None:
+            raise NotAuthorizedException("That username and password do not match.")
+        reply = SessionReply(username=data.username.strip(), token=token, expires_in_days=settings.session_days)
+        return Response(reply, cookies=[session_cookie(token, settings)])
+
+    @delete("/session", sync_to_thread=True, status_code=204)
+    def delete_session(self, request: Request, db: Database) -> None:
+        """Log out: the token (bearer or cookie) stops working at once."""
+        token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+        if token:
+            db.write(delete_session, token)

@@ -1,0 +1,50 @@
+"""JSON API: status, pages and their history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotFoundException
+
+from server import pages
+from server.db import Database
+
+HISTORY_LIMIT = 500
+
+
+def _page_or_404(db: Database, slug: str) -> dict[str, Any]:
+    page = db.read(pages.get_page, slug)
+    if page is None:
+        raise NotFoundException(f"There is no page called {slug!r}.")
+    return page
+
+
+class PageApiController(Controller):
+    path = "/api"
+    tags = ["pages"]
+
+    @get("/status", sync_to_thread=True)
+    def get_status(self, db: Database) -> dict[str, Any]:
+        """Health and counts. The search index arrives with issue 3; until then it reports nothing pending."""
+        counts = db.read(pages.counts)
+        return {**counts, "index": {"pending": 0, "chunks": 0, "model": None}}
+
+    @get("/pages/{slug:str}", sync_to_thread=True)
+    def get_page(self, request: Request, db: Database, slug: str) -> Response[dict[str, Any]]:
+        """The page's head revision; send `If-None-Match` with the ETag to get 304 when unchanged."""
+        page = _page_or_404(db, slug)
+        etag = f'"{page["rev"]}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(content=None, status_code=304, headers=headers)
+        body = {k: page[k] for k in ("slug", "title", "rev", "body", "html", "updated_at")}
+        return Response(content={**body, "seq": page["seq"], "protected": bool(page["protected"])},
+                        headers=headers)
+
+    @get("/pages/{slug:str}/history", sync_to_thread=True)
+    def get_page_history(self, db: Database, slug: str, limit: int = 50, before: int | None = None) -> dict[str, Any]:
+        """Revisions, newest first; page with `before=<seq of the last one>`."""
+        page = _page_or_404(db, slug)
+        rows = db.read(pages.page_history, page["page_id"], max(1, min(limit, HISTORY_LIMIT)), before)
+        return {"slug": page["slug"], "title": page["title"], "revisions": rows}

@@ -1,0 +1,100 @@
+"""Versioned schema migrations, tracked in `PRAGMA user_version`.
+
+Append new steps to MIGRATIONS; never edit a step that has shipped.
+"""
+
+from __future__ import annotations
+
+import apsw
+
+MIGRATIONS: list[str] = [
+    # 1: accounts, pages, append-only revisions, applied ops
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'editor',
+        blocked INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        slug TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        head_id INTEGER,
+        protected INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    -- Append-only: normal operation never updates or deletes a revision. Its id is the changes-feed cursor.
+    CREATE TABLE revisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uid TEXT NOT NULL UNIQUE,
+        page_id INTEGER NOT NULL REFERENCES pages(id),
+        parent_id INTEGER REFERENCES revisions(id),
+        user_id INTEGER REFERENCES users(id),
+        author TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        html TEXT NOT NULL,
+        op_id TEXT
+    );
+    CREATE INDEX pages_head ON pages(head_id);
+    CREATE INDEX pages_title ON pages(title COLLATE NOCASE);
+    CREATE INDEX revisions_page ON revisions(page_id, id);
+    CREATE INDEX revisions_user ON revisions(user_id, id);
+    CREATE TRIGGER revisions_append_only_update BEFORE UPDATE ON revisions
+        BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END;
+    CREATE TRIGGER revisions_append_only_delete BEFORE DELETE ON revisions
+        BEGIN SELECT RAISE(ABORT, 'revisions are append-only'); END;
+    -- Wiki links of each page's head, to mark links to missing pages at view time.
+    CREATE TABLE links (
+        page_id INTEGER NOT NULL REFERENCES pages(id),
+        target_slug TEXT NOT NULL,
+        PRIMARY KEY (page_id, target_slug)
+    ) WITHOUT ROWID;
+    CREATE INDEX links_target ON links(target_slug);
+    -- Every op ever applied, keyed by its client-made id: the first result is the answer to replays.
+    CREATE TABLE ops (
+        op_id TEXT PRIMARY KEY,
+        user_id INTEGER REFERENCES users(id),
+        device_id TEXT,
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+]
+
+
+def schema_version(conn: apsw.Connection) -> int:
+    return next(iter(conn.execute("PRAGMA user_version")))["user_version"]
+
+
+def migrate(conn: apsw.Connection) -> int:
+    """Apply every step above the file's `user_version`, each in its own transaction."""
+    version = schema_version(conn)
+    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(sql)
+            conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return schema_version(conn)

@@ -1,0 +1,69 @@
+"""Settings: one frozen dataclass, read from the environment (COMMONPLACE_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "COMMONPLACE_"
+
+
+def _as_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the app reads; README's settings table is checked against these fields."""
+
+    data: Path = field(default=Path("data"), metadata={"help": "Data directory holding the SQLite file."})
+    host: str = field(default="127.0.0.1", metadata={"help": "Address `serve` listens on."})
+    port: int = field(default=8000, metadata={"help": "Port `serve` listens on."})
+    anonymous_edits: bool = field(
+        default=False, metadata={"help": "Allow edits without an account (attributed to `anonymous`)."}
+    )
+    session_days: int = field(
+        default=60, metadata={"help": "How long a session or API token lasts, in days."}
+    )
+    secure_cookies: bool = field(
+        default=False, metadata={"help": "Mark cookies `Secure` (turn on behind HTTPS)."}
+    )
+    max_body_bytes: int = field(
+        default=1_000_000, metadata={"help": "Largest request body accepted, in bytes."}
+    )
+    max_page_bytes: int = field(
+        default=200_000, metadata={"help": "Largest page body accepted, in bytes of UTF-8."}
+    )
+    site_name: str = field(default="Commonplace", metadata={"help": "Name shown in the header."})
+    licence: str = field(
+        default="CC BY-SA 4.0", metadata={"help": "Licence of contributions, shown in the footer."}
+    )
+    seed: bool = field(
+        default=True, metadata={"help": "Load the starter commons into an empty database."}
+    )
+
+    @property
+    def db_path(self) -> Path:
+        return self.data / "commonplace.db"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read `COMMONPLACE_<NAME>` variables; keyword overrides (from the CLI) win."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            if f.type in ("bool", bool):
+                values[f.name] = _as_bool(raw)
+            elif f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("Path", Path):
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data" in values:
+            values["data"] = Path(values["data"])
+        return cls(**values)

@@ -1,0 +1,60 @@
+"""HTML responses from Jinja templates: whole pages, or the fragment htmx swaps (same URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response
+from litestar.enums import MediaType
+
+from server.auth import csrf_cookies, csrf_token, request_actor
+from server.clock import parse_iso
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def is_fragment_request(request: Request) -> bool:
+    """htmx asks for a fragment, except when it restores history (it needs the whole page then)."""
+    return request.headers.get("hx-request") == "true" and not request.headers.get(
+        "hx-history-restore-request"
+    )
+
+
+def _short_time(value: str) -> str:
+    return parse_iso(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _signed(value: int) -> str:
+    return f"+{value:,}" if value > 0 else f"{value:,}".replace("-", "\u2212")
+
+
+def build_environment(static_names: dict[str, str], settings: Any) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = lambda name: "/static/" + static_names.get(name, name)
+    env.globals["settings"] = settings
+    env.filters["short_time"] = _short_time
+    env.filters["signed"] = _signed
+    return env
+
+
+def html_response(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    env: Environment = request.app.state.templates
+    context.setdefault("actor", request_actor(request))
+    context["csrf_token"] = csrf_token(request)
+    context["fragment"] = is_fragment_request(request)
+    context["request_path"] = request.url.path
+    body = env.get_template(template).render(**context)
+    return Response(
+        content=body,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        headers={"Vary": "HX-Request, Cookie", "Cache-Control": "no-cache"},
+        cookies=csrf_cookies(request, request.app.state.settings.secure_cookies),
+    )

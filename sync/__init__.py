@@ -1,0 +1,1 @@
+"""The sync protocol on the server: applying ops, the changes feed."""
