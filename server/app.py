@@ -9,6 +9,7 @@ from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 from servestatic import ServeStaticASGI
 
@@ -93,7 +94,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={HTTPException: handle_http_error, Exception: handle_server_error},
         on_shutdown=[lambda: db.close()],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Commonplace", version="0.1.0", path="/schema"),
+        # Only the JSON schema: the bundled UIs load scripts from CDNs, and no page may call another origin.
+        openapi_config=OpenAPIConfig(title="Commonplace", version="0.1.0", path="/schema",
+                                     render_plugins=[JsonRenderPlugin()]),
     )
     app.state.db = db
     app.state.settings = settings
@@ -108,4 +111,4 @@ def create_asgi(settings: Settings | None = None) -> ASGIApp:
     settings = settings or Settings.from_env()
     app = create_app(settings)
     return ServeStaticASGI(app, root=settings.data / "static", prefix="static/", max_age=3600,
-                           immutable_file_test=HASHED_NAME)
+                           allow_all_origins=False, immutable_file_test=HASHED_NAME)

@@ -56,11 +56,14 @@ def serve(host: str | None, port: int | None, data: Path | None) -> None:
 def import_command(path: Path, fmt: str | None, author: str, data: Path | None) -> None:
     """Import pages from PATH; re-running it changes nothing unless the source changed."""
     from server.db import Database
-    from server.importer import ImportProblem, count_records, detect_format, import_path
+    from server.importer import ImportProblem, check_source, count_records, import_path
     from server.seed import seed_if_empty
 
     settings = _settings(data)
-    fmt = fmt or detect_format(path)
+    try:
+        fmt = check_source(path, fmt)
+    except ImportProblem as exc:
+        raise click.ClickException(str(exc)) from exc
     db = Database(settings.db_path)
     if settings.seed:
         seed_if_empty(db)

@@ -75,6 +75,20 @@ def read_markdown(folder: Path) -> Iterator[Record]:
         yield Record(title, body, str(path.relative_to(folder)))
 
 
+def check_source(path: Path, fmt: str | None) -> str:
+    """The format to read `path` with, or ImportProblem saying what is wrong with the source."""
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise ImportProblem(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    if not path.exists():
+        raise ImportProblem(f"{path} does not exist.")
+    if fmt == "markdown" and not path.is_dir():
+        raise ImportProblem(f"{path} is not a folder; the markdown format reads a folder of .md files.")
+    if fmt == "jsonl" and path.is_dir():
+        raise ImportProblem(f"{path} is a folder; use --format markdown for a folder of .md files.")
+    return fmt
+
+
 def count_records(path: Path, fmt: str) -> int:
     if fmt == "markdown":
         return sum(1 for _ in path.rglob("*.md"))
@@ -106,15 +120,7 @@ def import_path(
     progress: Callable[[int], None] = lambda n: None,
     max_page_bytes: int = 200_000,
 ) -> ImportReport:
-    fmt = fmt or detect_format(path)
-    if fmt not in FORMATS:
-        raise ImportProblem(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
-    if not path.exists():
-        raise ImportProblem(f"{path} does not exist.")
-    if fmt == "markdown" and not path.is_dir():
-        raise ImportProblem(f"{path} is not a folder; the markdown format reads a folder of .md files.")
-    if fmt == "jsonl" and path.is_dir():
-        raise ImportProblem(f"{path} is a folder; use --format markdown for a folder of .md files.")
+    fmt = check_source(path, fmt)
     records = read_jsonl(path) if fmt == "jsonl" else read_markdown(path)
     actor, policy = Actor(None, author), Policy(anonymous_edits=True, max_page_bytes=max_page_bytes)
     report = ImportReport()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from litestar import Controller, Request, Response, delete, post
 from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.params import JSONBody
 
 from server.accounts import log_in, sign_up
 from server.auth import SESSION_COOKIE, bearer_token
@@ -33,7 +34,7 @@ class AccountApiController(Controller):
     tags = ["accounts"]
 
     @post("/users", sync_to_thread=True, status_code=201)
-    def create_account(self, db: Database, settings: Settings, data: Credentials) -> Response[SessionReply]:
+    def create_account(self, db: Database, settings: Settings, data: JSONBody[Credentials]) -> Response[SessionReply]:
         """Sign up; the reply carries a token and sets the session cookie, as log-in does."""
         try:
             token = sign_up(db, data.username, data.password, settings)
@@ -43,7 +44,7 @@ class AccountApiController(Controller):
         return Response(reply, status_code=201, cookies=[session_cookie(token, settings)])
 
     @post("/session", sync_to_thread=True, status_code=200)
-    def create_session(self, db: Database, settings: Settings, data: Credentials) -> Response[SessionReply]:
+    def create_session(self, db: Database, settings: Settings, data: JSONBody[Credentials]) -> Response[SessionReply]:
         """Log in. Use the token as `Authorization: Bearer <token>`, or rely on the cookie."""
         token = log_in(db, data.username, data.password, settings)
         if token is None:

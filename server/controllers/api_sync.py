@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.params import JSONBody
 
 from server.db import Database
 from server.users import Actor
@@ -43,7 +44,7 @@ class SyncApiController(Controller):
     tags = ["sync"]
 
     @post("/push", sync_to_thread=True, status_code=200)
-    def push_ops(self, db: Database, actor: Actor, policy: Policy, data: PushRequest) -> PushReply:
+    def push_ops(self, db: Database, actor: Actor, policy: Policy, data: JSONBody[PushRequest]) -> PushReply:
         """Apply ops in order; each result is `applied`, `duplicate` or `rejected` (with a reason).
 
         A reply means every op in it is durable. Replaying an op returns its first result.

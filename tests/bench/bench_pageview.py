@@ -1,0 +1,298 @@
+"""Page-view benchmark: one article, served dynamically, as a static file, and by kiwix-serve.
+
+    python tests/bench/bench_pageview.py [--duration 10] [--connections 32] [--threads 2] [--pages 0]
+
+One run, everything on 127.0.0.1, every child process killed at the end (also on error or Ctrl-C):
+
+1. A temporary data directory gets `../shared/data/tldr/pages.jsonl` through `commonplace import`
+   (`--pages N` imports only the first N lines).
+2. WhiteNoise server (`launch_server.py whitenoise`): the real Litestar app from `create_app` with WhiteNoise
+   6 mounted at /static through a2wsgi. It also hands us the bytes everything else serves: the article
+   (`/wiki/tar` by default) and `--zim-articles` other pages, fetched with a fixed `cp_csrf` cookie so the
+   CSRF token in the HTML is known. Measured: the built, hashed app.css through WhiteNoise.
+3. Commonplace server (`launch_server.py commonplace`): the real `commonplace serve` entry point, in one
+   process. Why a launcher and not the plain command: `build_static` wipes `<data>/static/` at startup and
+   ServeStaticASGI indexes it once (autorefresh off), so a file copied there after startup is never
+   served, and one copied before is deleted. The launcher wraps `build_static` to copy the saved article
+   into `<data>/static/bench/` after the rebuild and before ServeStaticASGI scans the folder; nothing else
+   changes (same create_asgi, same uvicorn options). So (a) and (b) run in the same process, behind the
+   same ServeStaticASGI, and (b) is exactly the path every static file of the app takes. Measured:
+   (a) `/wiki/tar` as a first-time reader (no cookie: a CSRF token is minted, Set-Cookie sent) and as a
+   returning reader (`cp_csrf` cookie sent: the body is byte-identical to the static file, checked);
+   (b) `/static/bench/tar.html`, the same bytes as a static file; and app.css through servestatic.
+4. kiwix-serve 3.x serving a ZIM built here with libzim's writer holding the same HTML, at `/<zim stem>/tar`:
+   with `--nosearchbar` (it then adds only a 26-byte `<link type="root">` tag: the like-for-like case) and
+   with its defaults (injects its toolbar, ~2 kB more: what people run).
+
+Each measurement is `wrk -t2 -c32 -d10s --latency` (after a short warm-up) from a separate process on the
+same 2 cores. The table shows requests/s, p50 and p99; the ratios are dynamic/static (target >= 0.7) and
+dynamic/kiwix-serve (target > 1.0). Results go to tests/bench/results/pageview.json.
+uvicorn picks httptools/uvloop only if installed; the JSON records which were used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loadgen import HOST, Children, fetch, free_port, run_wrk, wait_until_serving  # noqa: E402
+from zim_build import build_zim  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent.parent
+PAGES = ROOT.parent / "shared" / "data" / "tldr" / "pages.jsonl"
+LAUNCHER = BENCH / "launch_server.py"
+CSRF_TOKEN = "bench0csrf0token0for0byte0checks"  # 32 characters, like secrets.token_urlsafe(24)
+KIWIX_ROOT_TAG = b'<link type="root" href="">'
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk measurement (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk warm-up before each (default 2)")
+    parser.add_argument("--pages", type=int, default=0, help="import only the first N pages (default: all)")
+    parser.add_argument("--article", default="tar", help="slug of the measured page (default tar)")
+    parser.add_argument("--zim-articles", type=int, default=50, help="other pages put in the ZIM (default 50)")
+    parser.add_argument("--output", type=Path, default=BENCH / "results" / "pageview.json")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (data, ZIM, logs)")
+    return parser.parse_args()
+
+
+def import_pages(workdir: Path, data: Path, limit: int, article: str) -> tuple[int, float]:
+    """Import all pages, or the first `limit` lines plus the measured article's."""
+    source = PAGES
+    if limit:
+        source = workdir / "pages.jsonl"
+        with PAGES.open(encoding="utf-8") as src, source.open("w", encoding="utf-8") as out:
+            for number, line in enumerate(src):
+                if number < limit or json.loads(line)["title"].lower() == article:
+                    out.write(line)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "server.cli", "import", str(source), "--data", str(data)],
+                   check=True, capture_output=True, cwd=ROOT, timeout=600)
+    return sum(1 for _ in source.open(encoding="utf-8")), time.perf_counter() - started
+
+
+def start_server(children: Children, mode: str, data: Path, pwa: Path, extra: Path | None = None) -> str:
+    port = free_port()
+    argv = [sys.executable, str(LAUNCHER), mode, "--port", str(port), "--data", str(data), "--pwa", str(pwa)]
+    if extra is not None:
+        argv += ["--extra-static", str(extra)]
+    children.start(mode, argv)
+    base = f"http://{HOST}:{port}"
+    wait_until_serving(children, mode, base + "/api/status")
+    return base
+
+
+def start_kiwix(children: Children, name: str, zim: Path, article: str, *flags: str) -> str:
+    port = free_port()
+    children.start(name, ["kiwix-serve", *flags, "--address", HOST, "--port", str(port), str(zim)])
+    url = f"http://{HOST}:{port}/{zim.stem}/{article}"
+    wait_until_serving(children, name, url)
+    return url
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise RuntimeError(f"check failed: {message}")
+
+
+def collect_pages(base: str, article: str, count: int) -> dict[str, bytes]:
+    """The article and `count` other pages, each as the server sends it to a reader with our CSRF cookie."""
+    status, _, body = fetch(f"{base}/api/sync/changes?since=0&limit={count + 1}")
+    expect(status == 200, f"changes feed answered {status}")
+    slugs = [article] + [c["slug"] for c in json.loads(body)["changes"] if c["slug"] != article][:count]
+    pages: dict[str, bytes] = {}
+    for slug in slugs:
+        status, headers, html = fetch(f"{base}/wiki/{slug}", {"Cookie": f"cp_csrf={CSRF_TOKEN}"})
+        expect(status == 200 and headers.get("content-type", "").startswith("text/html"), f"/wiki/{slug}: {status}")
+        pages[slug] = html
+    expect(CSRF_TOKEN.encode() in pages[article], "the page carries the CSRF token from the cookie")
+    return pages
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.results: dict[str, dict] = {}
+
+    def measure(self, key: str, label: str, url: str, headers: dict[str, str] | None = None, **extra: object) -> None:
+        a = self.args
+        if a.warmup:
+            run_wrk(url, threads=a.threads, connections=a.connections, duration=a.warmup, headers=headers)
+        result = run_wrk(url, threads=a.threads, connections=a.connections, duration=a.duration, headers=headers)
+        self.results[key] = {"label": label, **asdict(result), "request_headers": headers or {}, **extra}
+        errors = sum(result.errors.values())
+        print(f"  {label:<52} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms"
+              + (f"  ERRORS {result.errors}" if errors else ""), flush=True)
+
+
+def ratio(results: dict[str, dict], top: str, bottom: str) -> float:
+    return round(results[top]["rps"] / results[bottom]["rps"], 3)
+
+
+def environment() -> dict:
+    def version(pkg: str) -> str | None:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return None
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    tools = {}
+    for tool, argv in {"kiwix-serve": ["kiwix-serve", "--version"], "wrk": ["wrk", "--version"]}.items():
+        out = subprocess.run(argv, capture_output=True, text=True)
+        tools[tool] = (out.stdout + out.stderr).strip().splitlines()[0]
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpu": cpu, "cores": os.cpu_count(),
+        "kernel": platform.release(), "python": platform.python_version(),
+        "packages": {p: version(p) for p in ("litestar", "uvicorn", "servestatic", "whitenoise", "a2wsgi",
+                                             "libzim", "jinja2", "apsw")},
+        "uvicorn_http": "httptools" if find_spec("httptools") else "h11",
+        "uvicorn_loop": "uvloop" if find_spec("uvloop") else "asyncio",
+        "tools": tools,
+    }
+
+
+def run(args: argparse.Namespace, workdir: Path, children: Children) -> dict:
+    bench = Bench(args)
+    data = workdir / "data"
+    article = args.article
+    pwa = shutil.copytree(ROOT / "pwa", workdir / "pwa")
+    print(f"Importing {'all' if not args.pages else args.pages} pages of {PAGES.name} ...", flush=True)
+    imported, import_seconds = import_pages(workdir, data, args.pages, article)
+
+    print("WhiteNoise server (create_app + WhiteNoise via a2wsgi, mounted at /static):", flush=True)
+    base = start_server(children, "whitenoise", data, pwa)
+    pages = collect_pages(base, article, args.zim_articles)
+    html = pages[article]
+    match = re.search(rb'href="(/static/css/app\.[0-9a-f]{10}\.css)"', html)
+    expect(match is not None, "the page links the hashed app.css")
+    css_path = match.group(1).decode()
+    status, _, css = fetch(base + css_path)
+    expect(status == 200 and len(css) > 0, f"{css_path} through WhiteNoise: {status}")
+    bench.measure("css_whitenoise", "app.css, WhiteNoise 6 via a2wsgi under Litestar", base + css_path,
+                  body_bytes=len(css))
+    children.stop("whitenoise")
+
+    extra = workdir / "extra-static"
+    extra.mkdir()
+    (extra / f"{article}.html").write_bytes(html)
+    print("Commonplace server (commonplace serve, + the saved page under /static/bench/):", flush=True)
+    base = start_server(children, "commonplace", data, pwa, extra)
+    static_url = f"{base}/static/bench/{article}.html"
+    page_url = f"{base}/wiki/{article}"
+    returning = {"Cookie": f"cp_csrf={CSRF_TOKEN}"}
+    status, headers, body = fetch(static_url)
+    expect(status == 200 and body == html, "the static copy is served byte for byte")
+    status, _, body = fetch(page_url, returning)
+    expect(status == 200 and body == html, "the dynamic page for a returning reader equals the static copy")
+    status, headers, body = fetch(page_url)
+    expect(status == 200 and len(body) == len(html) and "set-cookie" in headers,
+           "a first-time reader gets a page of the same size and a CSRF cookie")
+    status, _, body = fetch(base + css_path)
+    expect(status == 200 and body == css, "servestatic serves the same app.css")
+    bench.measure("dynamic_first_visit", f"(a) /wiki/{article} dynamic, first visit (no cookie)", page_url,
+                  body_bytes=len(html))
+    bench.measure("dynamic_returning", f"(a) /wiki/{article} dynamic, returning (cp_csrf cookie)", page_url,
+                  returning, body_bytes=len(html))
+    bench.measure("static_same_bytes", "(b) same bytes as a static file (servestatic)", static_url,
+                  body_bytes=len(html))
+    bench.measure("css_servestatic", "app.css, servestatic ASGI (as create_asgi uses it)", base + css_path,
+                  body_bytes=len(css))
+    children.stop("commonplace")
+
+    zim = build_zim(workdir / "commonplace.zim", pages, article)
+    print(f"kiwix-serve ({zim.name}: {len(pages)} pages, {zim.stat().st_size:,} bytes):", flush=True)
+    for key, label, flags in (("kiwix_nosearchbar", "(c) kiwix-serve --nosearchbar, same page", ("--nosearchbar",)),
+                              ("kiwix_default", "(c) kiwix-serve defaults (injects its toolbar)", ())):
+        url = start_kiwix(children, key, zim, article, *flags)
+        status, _, body = fetch(url)
+        expect(status == 200, f"kiwix-serve answered {status} for {url}")
+        same = body.replace(KIWIX_ROOT_TAG, b"") == html
+        bench.measure(key, label, url, body_bytes=len(body), same_bytes_but_root_tag=same)
+        children.stop(key)
+
+    r = bench.results
+    ratios = {
+        "dynamic_first_visit/static": ratio(r, "dynamic_first_visit", "static_same_bytes"),
+        "dynamic_returning/static": ratio(r, "dynamic_returning", "static_same_bytes"),
+        "dynamic_first_visit/kiwix_nosearchbar": ratio(r, "dynamic_first_visit", "kiwix_nosearchbar"),
+        "dynamic_first_visit/kiwix_default": ratio(r, "dynamic_first_visit", "kiwix_default"),
+        "css_servestatic/css_whitenoise": ratio(r, "css_servestatic", "css_whitenoise"),
+    }
+    return {"environment": environment(), "wrk": {"threads": args.threads, "connections": args.connections,
+            "duration_s": args.duration, "warmup_s": args.warmup},
+            "import": {"pages": imported, "seconds": round(import_seconds, 1)}, "article": article,
+            "page_bytes": len(html), "css": {"path": css_path, "bytes": len(css)},
+            "results": r, "ratios": ratios,
+            "targets": {"dynamic/static": 0.7, "dynamic/kiwix": 1.0}}
+
+
+def print_report(report: dict) -> None:
+    env = report["environment"]
+    print(f"\n{env['date']} · {env['cpu']} · {env['cores']} cores · uvicorn {env['packages']['uvicorn']} "
+          f"({env['uvicorn_http']}, {env['uvicorn_loop']}) · {env['tools']['kiwix-serve']}")
+    print(f"{report['import']['pages']:,} pages imported · page {report['page_bytes']:,} B · "
+          f"wrk -t{report['wrk']['threads']} -c{report['wrk']['connections']} -d{report['wrk']['duration_s']}s\n")
+    print(f"{'':<56} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for row in report["results"].values():
+        print(f"{row['label']:<56} {row['rps']:>9,.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}")
+    print()
+    for name, value in report["ratios"].items():
+        print(f"  {name:<42} {value:6.2f}{verdict(name, value)}")
+
+
+def verdict(name: str, value: float) -> str:
+    if not name.startswith("dynamic"):
+        return ""
+    if "/static" in name:
+        return f"  {'ok' if value >= 0.7 else 'BELOW TARGET'} (target >= 0.7)"
+    return f"  {'ok' if value > 1.0 else 'BELOW TARGET'} (target > 1.0)"
+
+
+def main() -> int:
+    args = parse_args()
+    for tool in ("wrk", "kiwix-serve"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is missing: apt-get install -y {'wrk' if tool == 'wrk' else 'kiwix-tools'}", file=sys.stderr)
+            return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below still kills the servers
+    workdir = Path(tempfile.mkdtemp(prefix="commonplace-bench-"))
+    (workdir / "logs").mkdir()
+    children = Children(workdir / "logs")
+    try:
+        report = run(args, workdir, children)
+    finally:
+        children.close()
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_report(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

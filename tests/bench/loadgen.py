@@ -1,0 +1,132 @@
+"""Loopback plumbing for the benchmarks: free ports, child processes that always die, HTTP checks, wrk runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_summary.lua"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Children:
+    """Child processes, each in its own process group, killed (group and all) on `stop` or `close`."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, start_new_session=True)
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def log_tail(self, name: str, lines: int = 20) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def close(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """Signal the child's process group, only while the child is unreaped (so the group id is still ours)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """GET without following redirects or sending Accept-Encoding (like wrk); returns (status, headers, body)."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "identity", **(headers or {})})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def wait_until_serving(children: Children, name: str, url: str, timeout: float = 90) -> None:
+    proc = children.procs[name]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{children.log_tail(name)}")
+        try:
+            status, _, _ = fetch(url, timeout=2)
+            if status < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not answer {url} within {timeout:.0f} s:\n{children.log_tail(name)}")
+
+
+@dataclass
+class WrkResult:
+    url: str
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    bytes_per_request: float
+    errors: dict[str, int]
+
+
+def run_wrk(url: str, *, threads: int, connections: int, duration: int,
+            headers: dict[str, str] | None = None) -> WrkResult:
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(WRK_SCRIPT)]
+    for key, value in (headers or {}).items():
+        argv += ["-H", f"{key}: {value}"]
+    done = subprocess.run(argv + [url], capture_output=True, text=True, timeout=duration + 60, check=True)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary for {url}:\n{done.stdout}\n{done.stderr}")
+    raw = json.loads(line.removeprefix("WRKJSON "))
+    seconds = raw["duration_us"] / 1e6
+    lat = raw["latency_us"]
+    return WrkResult(url=url, requests=raw["requests"], seconds=round(seconds, 2),
+                     rps=round(raw["requests"] / seconds, 1), p50_ms=lat["p50"] / 1000, p90_ms=lat["p90"] / 1000,
+                     p99_ms=lat["p99"] / 1000, max_ms=lat["max"] / 1000,
+                     bytes_per_request=round(raw["bytes"] / max(raw["requests"], 1), 1), errors=raw["errors"])

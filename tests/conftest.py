@@ -1,0 +1,109 @@
+"""Shared fixtures: a real temporary data directory, the app on a real SQLite file, a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from server.app import create_app
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def sign_up(client: TestClient, username: str | None = None, password: str = "correct horse") -> str:
+    """Create an account through the API and return its bearer token."""
+    username = username or "u" + uuid.uuid4().hex[:10]
+    reply = client.post("/api/users", json={"username": username, "password": password})
+    assert reply.status_code == 201, reply.text
+    client.cookies.clear()
+    return reply.json()["token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def push(client: TestClient, token: str, *ops: dict, device_id: str = "test-device") -> list[dict]:
+    reply = client.post("/api/sync/push", json={"device_id": device_id, "ops": list(ops)}, headers=bearer(token))
+    assert reply.status_code == 200, reply.text
+    return reply.json()["results"]
+
+
+def new_op(**fields: object) -> dict:
+    op = {"op_id": str(uuid.uuid4()), "type": "edit", "summary": "test edit"}
+    op.update(fields)
+    return op
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data: Path
+    process: subprocess.Popen
+
+
+def start_server(data: Path, port: int | None = None, env: dict[str, str] | None = None) -> LiveServer:
+    """`commonplace serve` in a child process on a free loopback port; waits until it answers."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data", str(data)],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stdout.read().decode(errors='replace')}")
+        try:
+            if httpx.get(url + "/api/status", timeout=1).status_code == 200:
+                return LiveServer(url, data, process)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start within 60 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    server = start_server(tmp_path / "live-data")
+    yield server
+    stop_server(server)

@@ -1,0 +1,120 @@
+"""Accounts: sign-up, log-in, log-out, cookies, CSRF, bearer tokens, moderators."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import bearer, new_op, push, sign_up
+from litestar.testing import TestClient
+
+from server.users import ROLE_MODERATOR, set_role
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def form_post(client: TestClient, page: str, action: str, fields: dict[str, str]):
+    token = csrf_from(client.get(page).text)
+    return client.post(action, data={"csrf_token": token, **fields}, follow_redirects=False)
+
+
+def test_signup_form_sets_a_safe_session_cookie(client: TestClient) -> None:
+    reply = form_post(client, "/signup", "/signup", {"username": "ana", "password": "long enough"})
+    assert reply.status_code == 303
+    cookie = next(h for h in reply.headers.get_list("set-cookie") if h.startswith("cp_session="))
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert "ana" in client.get("/").text
+
+
+def test_password_is_hashed_with_argon2id(client: TestClient) -> None:
+    sign_up(client, "hashed", "s3cret-password")
+    stored = client.app.state.db.read(
+        lambda c: next(iter(c.execute("SELECT password_hash FROM users WHERE username = 'hashed'")))
+    )["password_hash"]
+    assert stored.startswith("$argon2id$") and "s3cret" not in stored
+
+
+def test_forms_without_csrf_token_are_refused(client: TestClient) -> None:
+    client.get("/signup")
+    reply = client.post("/signup", data={"username": "mallory", "password": "long enough"})
+    assert reply.status_code == 403 and "expired" in reply.text
+    reply = client.post("/signup", data={"username": "mallory", "password": "long enough", "csrf_token": "forged"})
+    assert reply.status_code == 403
+
+
+def test_cookie_authenticated_api_calls_need_the_csrf_header(client: TestClient) -> None:
+    form_post(client, "/signup", "/signup", {"username": "cookie", "password": "long enough"})
+    op = {"ops": [new_op(title="Via cookie", base_rev=None, body="x")]}
+    assert client.post("/api/sync/push", json=op).status_code == 403
+    token = csrf_from(client.get("/wiki/welcome/edit").text)
+    reply = client.post("/api/sync/push", json=op, headers={"X-CSRF-Token": token})
+    assert reply.status_code == 200 and reply.json()["results"][0]["status"] == "applied"
+
+
+def test_bearer_token_needs_no_csrf_and_stops_working_after_logout(client: TestClient) -> None:
+    token = sign_up(client, "apiuser")
+    [result] = push(client, token, new_op(title="By token", base_rev=None, body="x"))
+    assert result["status"] == "applied"
+    assert client.delete("/api/session", headers=bearer(token)).status_code == 204
+    reply = client.post("/api/sync/push", json={"ops": [new_op(title="After", base_rev=None, body="x")]},
+                        headers=bearer(token))
+    assert reply.status_code == 401
+
+
+def test_login_does_not_reveal_whether_an_account_exists(client: TestClient) -> None:
+    sign_up(client, "known", "right password")
+    wrong = client.post("/api/session", json={"username": "known", "password": "wrong password"})
+    unknown = client.post("/api/session", json={"username": "nobody-here", "password": "wrong password"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+    assert client.post("/api/session", json={"username": "known", "password": "right password"}).status_code == 200
+
+
+def test_login_form_and_logout(client: TestClient) -> None:
+    sign_up(client, "formuser", "right password")
+    bad = form_post(client, "/login", "/login", {"username": "formuser", "password": "nope nope"})
+    assert bad.status_code == 401 and "do not match" in bad.text
+    good = form_post(client, "/login?next=/changes", "/login",
+                     {"username": "formuser", "password": "right password", "next": "/changes"})
+    assert good.status_code == 303 and good.headers["location"] == "/changes"
+    assert form_post(client, "/", "/logout", {}).status_code == 303
+    assert "Log in" in client.get("/").text
+
+
+def test_login_next_cannot_leave_the_site(client: TestClient) -> None:
+    sign_up(client, "redirected", "right password")
+    reply = form_post(client, "/login", "/login",
+                      {"username": "redirected", "password": "right password", "next": "//evil.example/"})
+    assert reply.headers["location"] == "/"
+
+
+def test_signup_errors_are_plain_and_4xx(client: TestClient) -> None:
+    sign_up(client, "taken", "long enough")
+    for username, password, message in [("taken", "long enough", "taken"), ("a b", "long enough", "letters"),
+                                        ("ok", "short", "8 characters")]:
+        reply = client.post("/api/users", json={"username": username, "password": password})
+        assert reply.status_code == 400 and message in reply.json()["detail"]
+
+
+def test_moderator_protects_a_page_and_rolls_back_a_user(client: TestClient) -> None:
+    db = client.app.state.db
+    vandal = sign_up(client, "vandal")
+    page = client.get("/api/pages/welcome").json()
+    push(client, vandal, new_op(slug="welcome", base_rev=page["rev"], body="spam"))
+    assert client.get("/api/pages/welcome").json()["body"] == "spam"
+    form_post(client, "/signup", "/signup", {"username": "mod", "password": "long enough"})
+    db.write(set_role, "mod", ROLE_MODERATOR)
+    reply = form_post(client, "/users/vandal", "/users/vandal/rollback", {"hours": "24"})
+    assert reply.status_code == 200 and "Restored 1 page" in reply.text
+    restored = client.get("/api/pages/welcome").json()
+    assert restored["body"] == page["body"]
+    form_post(client, "/wiki/welcome", "/wiki/welcome/protect", {"protected": "1"})
+    [refused] = push(client, vandal, new_op(slug="welcome", base_rev=restored["rev"], body="more spam"))
+    assert refused["status"] == "rejected" and refused["reason"] == "protected"
+
+
+def test_editors_cannot_use_moderator_actions(client: TestClient) -> None:
+    form_post(client, "/signup", "/signup", {"username": "plain", "password": "long enough"})
+    assert form_post(client, "/wiki/welcome", "/wiki/welcome/protect", {"protected": "1"}).status_code == 403
+    assert form_post(client, "/users/plain", "/users/plain/rollback", {"hours": "1"}).status_code == 403

@@ -1,0 +1,128 @@
+"""HTML views: create, edit, history, diff, revert, missing links, htmx fragments, headers."""
+
+from __future__ import annotations
+
+import re
+
+from litestar.testing import TestClient
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def signed_in(client: TestClient, name: str = "writer") -> None:
+    token = csrf_from(client.get("/signup").text)
+    client.post("/signup", data={"csrf_token": token, "username": name, "password": "long enough"})
+
+
+def save(client: TestClient, slug: str, body: str, summary: str = "", title: str | None = None):
+    form = client.get(f"/wiki/{slug}/edit").text
+    fields = {"csrf_token": csrf_from(form), "op_id": hidden(form, "op_id"), "base_rev": hidden(form, "base_rev"),
+              "body": body, "summary": summary}
+    if title is not None:
+        fields["title"] = title
+    return client.post(f"/wiki/{slug}/edit", data=fields, follow_redirects=False)
+
+
+def test_reading_needs_no_account_and_shows_rendered_markdown(client: TestClient) -> None:
+    page = client.get("/wiki/how-to-edit")
+    assert page.status_code == 200 and '<nav class="toc"' in page.text
+    assert 'class="wikilink new"' in page.text  # the starter pages link to a page nobody wrote yet
+    assert "CC BY-SA 4.0" in page.text
+    assert client.get("/").status_code == 200 and client.get("/wiki").status_code == 200
+
+
+def test_create_edit_history_diff_and_revert(client: TestClient) -> None:
+    signed_in(client)
+    created = save(client, "river-notes", "The river is wide.\n\nIt floods in spring.", "start", title="River notes")
+    assert created.status_code == 303 and created.headers["location"] == "/wiki/river-notes"
+    edited = save(client, "river-notes", "The river is deep.\n\nIt floods in spring.", "depth")
+    assert edited.status_code == 303
+    assert "The river is deep." in client.get("/wiki/river-notes").text
+    history = client.get("/wiki/river-notes/history").text
+    assert "depth" in history and "start" in history and history.count('name="to"') == 2
+    diff = client.get("/wiki/river-notes/diff").text
+    assert "<del>wide.</del>" in diff and "<ins>deep.</ins>" in diff
+    revisions = client.get("/api/pages/river-notes/history").json()["revisions"]
+    first = revisions[-1]
+    revision_page = client.get(f"/wiki/river-notes/revision/{first['seq']}").text
+    reverted = client.post("/wiki/river-notes/revert", follow_redirects=False, data={
+        "csrf_token": csrf_from(revision_page), "rev": first["rev"], "base_rev": revisions[0]["rev"]})
+    assert reverted.status_code == 303
+    page = client.get("/api/pages/river-notes").json()
+    assert page["body"] == "The river is wide.\n\nIt floods in spring."
+    assert len(client.get("/api/pages/river-notes/history").json()["revisions"]) == 3
+
+
+def test_editing_without_an_account_keeps_the_text_and_says_log_in(client: TestClient) -> None:
+    reply = save(client, "welcome", "my careful words", "x")
+    assert reply.status_code == 403 and "my careful words" in reply.text and "Log in" in reply.text
+
+
+def test_stale_form_is_refused_without_losing_the_text(client: TestClient) -> None:
+    signed_in(client)
+    form = client.get("/wiki/welcome/edit").text
+    save(client, "welcome", "someone else's change")
+    reply = client.post("/wiki/welcome/edit", data={
+        "csrf_token": csrf_from(form), "op_id": hidden(form, "op_id"), "base_rev": hidden(form, "base_rev"),
+        "body": "my late change", "summary": ""})
+    assert reply.status_code == 409 and "my late change" in reply.text
+
+
+def test_double_submit_makes_one_revision(client: TestClient) -> None:
+    signed_in(client)
+    form = client.get("/wiki/welcome/edit").text
+    fields = {"csrf_token": csrf_from(form), "op_id": hidden(form, "op_id"), "base_rev": hidden(form, "base_rev"),
+              "body": "once", "summary": ""}
+    before = len(client.get("/api/pages/welcome/history").json()["revisions"])
+    assert client.post("/wiki/welcome/edit", data=fields, follow_redirects=False).status_code == 303
+    assert client.post("/wiki/welcome/edit", data=fields, follow_redirects=False).status_code == 303
+    assert len(client.get("/api/pages/welcome/history").json()["revisions"]) == before + 1
+
+
+def test_missing_page_offers_creation(client: TestClient) -> None:
+    reply = client.get("/wiki/not-written-yet")
+    assert reply.status_code == 404 and "/wiki/not-written-yet/edit" in reply.text
+    new = client.get("/new?title=Not written yet", follow_redirects=False)
+    assert new.headers["location"].startswith("/wiki/not-written-yet/edit")
+
+
+def test_htmx_requests_get_a_fragment_of_the_same_url(client: TestClient) -> None:
+    full = client.get("/changes")
+    fragment = client.get("/changes", headers={"HX-Request": "true"})
+    assert full.text.startswith("<!doctype html>") and "<head>" in full.text
+    assert "<head>" not in fragment.text and "<title>" in fragment.text and "Recent changes" in fragment.text
+    assert "HX-Request" in full.headers["vary"] and "HX-Request" in fragment.headers["vary"]
+    restore = client.get("/changes", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<head>" in restore.text
+
+
+def test_security_headers_on_html(client: TestClient) -> None:
+    csp = client.get("/").headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'self'" in csp
+    assert client.get("/").headers["x-content-type-options"] == "nosniff"
+
+
+def test_service_worker_and_manifest_are_served_from_the_root(client: TestClient) -> None:
+    sw = client.get("/sw.js")
+    assert sw.status_code == 200 and "javascript" in sw.headers["content-type"]
+    assert sw.headers["cache-control"] == "no-cache"
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert manifest.json()["display"] == "standalone"
+    assert client.get("/offline").status_code == 200
+
+
+def test_search_page_finds_by_title_and_body(client: TestClient) -> None:
+    reply = client.get("/search?q=conflict")
+    assert reply.status_code == 200 and "/wiki/offline-use-and-sync" in reply.text
+    assert client.get("/search?q=" + "x" * 600).status_code == 400
+
+
+def test_unknown_user_is_404(client: TestClient) -> None:
+    assert client.get("/users/nobody-at-all").status_code == 404
