@@ -40,9 +40,20 @@ def _field(form: dict[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _canonical_slug(text: str) -> str | None:
+    """`/wiki/Offline Use` and `/wiki/offline_use` lead to `/wiki/offline-use`."""
+    try:
+        return slugify(text)
+    except TitleError:
+        return None
+
+
 def _show_page(request: Request, db: Database, slug: str) -> Response:
     page = db.read(pages.get_page, slug)
     if page is None:
+        canonical = _canonical_slug(slug)
+        if canonical and canonical != slug and db.read(pages.slug_exists, canonical):
+            return Redirect(wiki_href(canonical), status_code=301)
         return html_response(
             request, "message.html", status_code=404, heading="No such page yet",
             message=f"Nobody has written a page called “{slug}” yet. You can start it.",

@@ -85,6 +85,11 @@ def test_double_submit_makes_one_revision(client: TestClient) -> None:
     assert len(client.get("/api/pages/welcome/history").json()["revisions"]) == before + 1
 
 
+def test_unnormalised_names_redirect_to_the_page(client: TestClient) -> None:
+    reply = client.get("/wiki/How To Edit", follow_redirects=False)
+    assert reply.status_code == 301 and reply.headers["location"] == "/wiki/how-to-edit"
+
+
 def test_missing_page_offers_creation(client: TestClient) -> None:
     reply = client.get("/wiki/not-written-yet")
     assert reply.status_code == 404 and "/wiki/not-written-yet/edit" in reply.text
