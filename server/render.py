@@ -12,6 +12,7 @@ from urllib.parse import quote
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
 
 from server.slugs import TitleError, slugify
 
@@ -91,6 +92,20 @@ def _drop_title_heading(body: str, title: str) -> str:
     return body
 
 
+def _external_images_as_links(children: list[Token]) -> list[Token]:
+    """Pages never load from other origins (privacy, and the CSP forbids it): such an image becomes a link."""
+    out: list[Token] = []
+    for child in children:
+        src = str(child.attrGet("src") or "") if child.type == "image" else ""
+        if not src.lower().startswith(("http://", "https://", "//")):
+            out.append(child)
+            continue
+        link_open = Token("link_open", "a", 1, attrs={"href": src, "class": "external-image"})
+        text = Token("text", "", 0, content="Image: " + (child.content or src))
+        out.extend([link_open, text, Token("link_close", "a", -1)])
+    return out
+
+
 def render(body: str, title: str = "") -> tuple[str, list[str]]:
     """Return (sanitised HTML, slugs of wiki links) for a page body."""
     tokens = _MD.parse(_drop_title_heading(body, title) if title else body)
@@ -112,7 +127,8 @@ def render(body: str, title: str = "") -> tuple[str, list[str]]:
                 token.attrs.pop("style", None)
                 token.attrSet("class", f"align-{align}")
         elif token.type == "inline":
-            for child in token.children or []:
+            token.children = _external_images_as_links(token.children or [])
+            for child in token.children:
                 if child.type == "link_open" and child.meta.get("wiki_slug"):
                     links.append(child.meta["wiki_slug"])
     rendered = _MD.renderer.render(tokens, _MD.options, {})

@@ -131,3 +131,11 @@ def test_search_page_finds_by_title_and_body(client: TestClient) -> None:
 
 def test_unknown_user_is_404(client: TestClient) -> None:
     assert client.get("/users/nobody-at-all").status_code == 404
+
+
+def test_external_images_become_links_so_pages_never_load_other_origins() -> None:
+    from server.render import render
+
+    html, _ = render("![a cat](https://example.com/cat.png) ![local](/static/icons/icon.svg)")
+    assert 'src="https://' not in html and 'href="https://example.com/cat.png"' in html
+    assert '<img src="/static/icons/icon.svg"' in html
