@@ -50,6 +50,8 @@ def html_response(request: Request, template: str, status_code: int = 200, **con
     context["csrf_token"] = csrf_token(request)
     context["fragment"] = is_fragment_request(request)
     context["request_path"] = request.url.path
+    query = request.url.query
+    context["return_to"] = request.url.path + (f"?{query}" if query else "")
     body = env.get_template(template).render(**context)
     return Response(
         content=body,

@@ -74,7 +74,9 @@ def browser_errors() -> BrowserErrors:
 
 
 @pytest.fixture
-def new_context(new_context: Callable[..., BrowserContext], browser_errors: BrowserErrors) -> Callable[..., BrowserContext]:
+def new_context(
+    new_context: Callable[..., BrowserContext], browser_errors: BrowserErrors
+) -> Callable[..., BrowserContext]:
     """pytest-playwright's factory, with every context it makes watched for errors."""
 
     def make(**kwargs: Any) -> BrowserContext:
@@ -120,6 +122,8 @@ def phone_page(phone_context: Callable[..., BrowserContext]) -> Page:
 
 class Site:
     """The live server, with helpers to set up accounts and pages (JSON API) or sign up (browser)."""
+
+    password = PASSWORD  # every account made here uses it
 
     def __init__(self, url: str) -> None:
         self.url = url

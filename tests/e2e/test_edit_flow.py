@@ -6,7 +6,6 @@ import re
 
 from playwright.sync_api import Page, expect
 
-
 FIRST = (
     "Tomatoes need sun for most of the day.\n\n"
     "Water them at the roots with a purple watering can every morning.\n\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -46,7 +47,8 @@ OVERFLOW_JS = DESCRIBE + """
   // Report the outermost offenders: an overflowing child of an overflowing parent adds nothing.
   const outermost = wide.filter((el) => !wide.includes(el.parentElement));
   return {scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
-          offenders: outermost.slice(0, 10).map((el) => `${describe(el)} right=${el.getBoundingClientRect().right.toFixed(0)}`)};
+          offenders: outermost.slice(0, 10).map(
+            (el) => `${describe(el)} right=${el.getBoundingClientRect().right.toFixed(0)}`)};
 }
 """
 
@@ -106,9 +108,13 @@ def contrast(a: float, b: float) -> float:
 
 
 @pytest.fixture
-def pages(site: Any) -> dict[str, list[str]]:
+def token(site: Any) -> str:
+    return site.sign_up()[1]
+
+
+@pytest.fixture
+def pages(site: Any, token: str) -> dict[str, list[str]]:
     """A page with two revisions (for history and diff), and the paths to check, by who is looking."""
-    _, token = site.sign_up()
     first = site.edit(token, slug=None, title="Charging from a dynamo", base_rev=None, body=BODY_V1)
     site.edit(token, slug=first["slug"], base_rev=first["rev"], body=BODY_V2, summary="Clarify the buffer")
     slug = first["slug"]
@@ -129,15 +135,14 @@ def pages(site: Any) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def phones(site: Any, phone_context: Any) -> dict[str, Page]:
+def phones(site: Any, token: str, phone_context: Any) -> dict[str, Page]:
     """Two phones: one anonymous, one signed in (so the log-out button shows)."""
-    _, token = site.sign_up()
     signed_in: BrowserContext = phone_context()
     signed_in.add_cookies([{"name": "cp_session", "value": token, "url": site.url}])
     return {"anonymous": phone_context().new_page(), "signed_in": signed_in.new_page()}
 
 
-def visit_all(site: Any, phones: dict[str, Page], pages: dict[str, list[str]]):
+def visit_all(site: Any, phones: dict[str, Page], pages: dict[str, list[str]]) -> Iterator[tuple[str, Page]]:
     """Yields (label, page) after loading each path in each phone."""
     for who, paths in pages.items():
         page = phones[who]
@@ -147,14 +152,13 @@ def visit_all(site: Any, phones: dict[str, Page], pages: dict[str, list[str]]):
             yield f"{path} ({who.replace('_', ' ')})", page
 
 
-def test_the_overflow_check_detects_overflow(site: Any, phone_page: Page) -> None:
+def test_the_overflow_check_detects_overflow(phone_page: Page) -> None:
     """Guards the check below: a too-wide element must be caught at this viewport."""
-    phone_page.goto(site.url + "/")
-    phone_page.evaluate("document.querySelector('main').append(Object.assign("
-                        "document.createElement('div'), {style: 'width: 500px; height: 1px'}))")
+    phone_page.set_content('<meta name="viewport" content="width=device-width, initial-scale=1">'
+                           '<main><p>Fits.</p><div style="width: 500px; height: 1px"></div></main>')
     result = phone_page.evaluate(OVERFLOW_JS)
     assert result["clientWidth"] == 360
-    assert result["scrollWidth"] > 360 and result["offenders"], result
+    assert result["scrollWidth"] > 360 and result["offenders"] == ['div "" right=508'], result
 
 
 def test_no_horizontal_overflow(site: Any, phones: dict[str, Page], pages: dict[str, list[str]]) -> None:
@@ -186,15 +190,16 @@ def test_every_form_control_has_a_label(site: Any, phones: dict[str, Page], page
     assert not failures, "form controls without a label:\n  " + "\n  ".join(failures)
 
 
-@pytest.mark.parametrize("scheme", ["dark", "light"])
-def test_colour_scheme_follows_the_phone(site: Any, phone_context: Any, scheme: str) -> None:
-    page = phone_context(color_scheme=scheme).new_page()
-    page.goto(site.url + "/wiki/how-to-edit")
-    colours = page.evaluate(COLOURS_JS)
-    background, text = luminance(colours["background"]), luminance(colours["text"])
-    if scheme == "dark":
-        assert background < 0.05, f"dark mode body background {colours['background']} is not dark"
-    else:
-        assert background > 0.8, f"light mode body background {colours['background']} is not light"
-    ratio = contrast(background, text)
-    assert ratio >= 4.5, f"{scheme} mode: text {colours['text']} on {colours['background']} has contrast {ratio:.1f}"
+def test_colour_scheme_follows_the_phone(site: Any, phone_context: Any) -> None:
+    for scheme in ("dark", "light"):
+        page = phone_context(color_scheme=scheme).new_page()
+        page.goto(site.url + "/wiki/how-to-edit")
+        colours = page.evaluate(COLOURS_JS)
+        background, text = luminance(colours["background"]), luminance(colours["text"])
+        if scheme == "dark":
+            assert background < 0.05, f"dark mode: body background {colours['background']} is not dark"
+        else:
+            assert background > 0.8, f"light mode: body background {colours['background']} is not light"
+        ratio = contrast(background, text)
+        assert ratio >= 4.5, (
+            f"{scheme} mode: text {colours['text']} on {colours['background']} has contrast {ratio:.1f}")

@@ -7,8 +7,6 @@ from typing import Any
 
 from playwright.sync_api import Request, expect
 
-PASSWORD = "correct horse battery"  # what `site.sign_up` uses
-
 
 def test_read_log_in_and_edit_without_javascript(site: Any, new_context: Any) -> None:
     username, _ = site.sign_up()
@@ -32,7 +30,7 @@ def test_read_log_in_and_edit_without_javascript(site: Any, new_context: Any) ->
     page.wait_for_url(re.compile(re.escape(site.url + "/login?next=")))
     form = page.locator("main form")
     form.locator("input[name=username]").fill(username)
-    form.locator("input[name=password]").fill(PASSWORD)
+    form.locator("input[name=password]").fill(site.password)
     form.get_by_role("button").click()
     page.wait_for_url(site.url + "/wiki/how-to-edit")
     expect(page.locator(f'.site-nav a[href="/users/{username}"]')).to_be_visible()
