@@ -58,22 +58,25 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
         body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
         if exc.extra:
             body["extra"] = exc.extra
-        return Response(body, status_code=exc.status_code, headers=exc.headers or None)
+        return add_security_headers(Response(body, status_code=exc.status_code, headers=exc.headers or None))
     headings = {400: "That request could not be understood", 401: "Log in needed", 403: "Not allowed",
                 404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many requests"}
-    return html_response(request, "message.html", status_code=exc.status_code,
-                         heading=headings.get(exc.status_code, "Something went wrong"),
-                         message=exc.detail, link="/", link_text="Go to the front page")
+    # Litestar skips after_request for responses made by exception handlers.
+    return add_security_headers(html_response(
+        request, "message.html", status_code=exc.status_code,
+        heading=headings.get(exc.status_code, "Something went wrong"),
+        message=exc.detail, link="/", link_text="Go to the front page"))
 
 
 def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if not _wants_html(request):
-        return Response({"status_code": 500, "detail": "The server failed; nothing was changed. Try again."},
-                        status_code=500)
-    return html_response(request, "message.html", status_code=500, heading="Something went wrong",
-                         message="The server failed; nothing was changed. Try again in a moment.",
-                         link="/", link_text="Go to the front page")
+        return add_security_headers(Response(
+            {"status_code": 500, "detail": "The server failed; nothing was changed. Try again."}, status_code=500))
+    return add_security_headers(html_response(
+        request, "message.html", status_code=500, heading="Something went wrong",
+        message="The server failed; nothing was changed. Try again in a moment.",
+        link="/", link_text="Go to the front page"))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from ulid import ULID
@@ -33,14 +34,23 @@ def get_page(conn: Conn, slug: str) -> Row | None:
 
 def get_revision(conn: Conn, page_id: int, rev: str) -> Row | None:
     """A revision of one page by its global id (or its local number, for short URLs)."""
-    column = "id" if rev.isdigit() else "uid"
+    by_number = re.fullmatch(r"[0-9]{1,18}", rev) is not None
+    column = "id" if by_number else "uid"
     sql = f"""SELECT id AS seq, uid AS rev, page_id, parent_id, author, created_at, summary, title,
                      body, html, size, sha256 FROM revisions WHERE page_id = ? AND {column} = ?"""
-    return next(iter(conn.execute(sql, (page_id, int(rev) if rev.isdigit() else rev))), None)
+    return next(iter(conn.execute(sql, (page_id, int(rev) if by_number else rev))), None)
 
 
 def revision_uid(conn: Conn, revision_id: int) -> str:
     return next(iter(conn.execute("SELECT uid FROM revisions WHERE id = ?", (revision_id,))))["uid"]
+
+
+MAX_CURSOR = 2**62
+
+
+def _cursor(value: int | None) -> int:
+    """Cursors from URLs are clamped into SQLite's integer range (huge numbers mean 'from the end')."""
+    return MAX_CURSOR if value is None else max(0, min(value, MAX_CURSOR))
 
 
 def page_history(conn: Conn, page_id: int, limit: int = 50, before: int | None = None) -> list[Row]:
@@ -50,7 +60,7 @@ def page_history(conn: Conn, page_id: int, limit: int = 50, before: int | None =
                r.size - COALESCE(parent.size, 0) AS size_change, r.sha256
         FROM revisions r LEFT JOIN revisions parent ON parent.id = r.parent_id
         WHERE r.page_id = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?"""
-    return list(conn.execute(sql, (page_id, before or 2**62, limit)))
+    return list(conn.execute(sql, (page_id, _cursor(before), limit)))
 
 
 def recent_changes(conn: Conn, limit: int = 50, before: int | None = None) -> list[Row]:
@@ -60,7 +70,7 @@ def recent_changes(conn: Conn, limit: int = 50, before: int | None = None) -> li
         FROM revisions r JOIN pages p ON p.id = r.page_id
         LEFT JOIN revisions parent ON parent.id = r.parent_id
         WHERE r.id < ? ORDER BY r.id DESC LIMIT ?"""
-    return list(conn.execute(sql, (before or 2**62, limit)))
+    return list(conn.execute(sql, (_cursor(before), limit)))
 
 
 def list_pages(conn: Conn, limit: int = 200, after: str = "") -> list[Row]:

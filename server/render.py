@@ -67,11 +67,14 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
-def _heading_id(text: str, used: dict[str, int]) -> str:
+def _heading_id(text: str, used: set[str]) -> str:
     base = re.sub(r"[^\w-]+", "-", text.lower()).strip("-") or "section"
-    count = used.get(base, 0)
-    used[base] = count + 1
-    return base if count == 0 else f"{base}-{count + 1}"
+    anchor, n = base, 1
+    while anchor in used:
+        n += 1
+        anchor = f"{base}-{n}"
+    used.add(anchor)
+    return anchor
 
 
 def _build_markdown() -> MarkdownIt:
@@ -95,13 +98,18 @@ def _drop_title_heading(body: str, title: str) -> str:
 def _external_images_as_links(children: list[Token]) -> list[Token]:
     """Pages never load from other origins (privacy, and the CSP forbids it): such an image becomes a link."""
     out: list[Token] = []
+    in_link = 0
     for child in children:
+        in_link += {"link_open": 1, "link_close": -1}.get(child.type, 0)
         src = str(child.attrGet("src") or "") if child.type == "image" else ""
         if not src.lower().startswith(("http://", "https://", "//")):
             out.append(child)
             continue
-        link_open = Token("link_open", "a", 1, attrs={"href": src, "class": "external-image"})
         text = Token("text", "", 0, content="Image: " + (child.content or src))
+        if in_link:  # already inside a link: keep that link, show the image as words
+            out.append(text)
+            continue
+        link_open = Token("link_open", "a", 1, attrs={"href": src, "class": "external-image"})
         out.extend([link_open, text, Token("link_close", "a", -1)])
     return out
 
@@ -109,7 +117,7 @@ def _external_images_as_links(children: list[Token]) -> list[Token]:
 def render(body: str, title: str = "") -> tuple[str, list[str]]:
     """Return (sanitised HTML, slugs of wiki links) for a page body."""
     tokens = _MD.parse(_drop_title_heading(body, title) if title else body)
-    used: dict[str, int] = {}
+    used: set[str] = set()
     headings: list[tuple[int, str, str]] = []
     links: list[str] = []
     for i, token in enumerate(tokens):

@@ -67,6 +67,8 @@ def clean_username(name: str) -> str:
         raise AccountError(f"Usernames have at most {MAX_USERNAME_CHARS} characters.")
     if not _USERNAME.match(name) or name.lower() == ANONYMOUS:
         raise AccountError("Usernames may hold letters, digits, '.', '-' and '_' only.")
+    if name.startswith(".") or not any(ch.isalnum() for ch in name):
+        raise AccountError("Usernames need a letter or digit and may not start with '.'.")
     return name
 
 

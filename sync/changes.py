@@ -17,7 +17,7 @@ def changes_since(conn: Conn, since: int, limit: int = 100) -> dict[str, Any]:
                r.summary, r.size, r.sha256
         FROM pages p JOIN revisions r ON r.id = p.head_id
         WHERE p.head_id > ? ORDER BY p.head_id LIMIT ?"""
-    rows = list(conn.execute(sql, (since, limit + 1)))
+    rows = list(conn.execute(sql, (min(since, 2**62), limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     last_seq = rows[-1]["seq"] if rows else since

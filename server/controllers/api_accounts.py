@@ -13,7 +13,7 @@ from server.auth import SESSION_COOKIE, bearer_token
 from server.controllers.accounts import session_cookie
 from server.db import Database
 from server.settings import Settings
-from server.users import AccountError, delete_session
+from server.users import AccountError, clean_username, delete_session
 
 
 @dataclass
@@ -40,7 +40,8 @@ class AccountApiController(Controller):
             token = sign_up(db, data.username, data.password, settings)
         except AccountError as exc:
             raise ClientException(str(exc)) from exc
-        reply = SessionReply(username=data.username.strip(), token=token, expires_in_days=settings.session_days)
+        reply = SessionReply(username=clean_username(data.username), token=token,
+                             expires_in_days=settings.session_days)
         return Response(reply, status_code=201, cookies=[session_cookie(token, settings)])
 
     @post("/session", sync_to_thread=True, status_code=200)
