@@ -22,6 +22,7 @@ from server.controllers.shell import ShellController
 from server.controllers.wiki import WikiController
 from server.db import Database
 from server.dependencies import provide_actor, provide_db, provide_policy, provide_settings
+from server.page_cache import PageCache
 from server.seed import seed_if_empty
 from server.settings import Settings
 from server.static_build import HASHED_NAME, build_static
@@ -112,6 +113,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def create_asgi(settings: Settings | None = None) -> ASGIApp:
     """The app with static files in front: hashed names are immutable, brotli/gzip chosen per request."""
     settings = settings or Settings.from_env()
-    app = create_app(settings)
+    app = PageCache(create_app(settings), settings.db_path)
     return ServeStaticASGI(app, root=settings.data / "static", prefix="static/", max_age=3600,
                            allow_all_origins=False, immutable_file_test=HASHED_NAME)

@@ -30,6 +30,23 @@ def _signed(value: int) -> str:
     return f"+{value:,}" if value > 0 else f"{value:,}".replace("-", "\u2212")
 
 
+class LazyToken:
+    """The CSRF token, issued only if the template shows a form that needs it.
+
+    Pages without forms then set no cookie and are the same for every anonymous reader, so the
+    page cache can keep them (server/page_cache.py).
+    """
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self.request)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
 def build_environment(static_names: dict[str, str], settings: Any) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -47,7 +64,7 @@ def build_environment(static_names: dict[str, str], settings: Any) -> Environmen
 def html_response(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     env: Environment = request.app.state.templates
     context.setdefault("actor", request_actor(request))
-    context["csrf_token"] = csrf_token(request)
+    context["csrf_token"] = LazyToken(request)
     context["fragment"] = is_fragment_request(request)
     context["request_path"] = request.url.path
     query = request.url.query

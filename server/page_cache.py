@@ -1,0 +1,106 @@
+"""Anonymous page views served from memory, in front of the app.
+
+Most requests are readers without an account asking for a page. Their HTML is the same for every
+one of them, so it is rendered once and replayed until the database changes. A change anywhere
+(any commit, from this process or another, such as `commonplace import`) empties the cache,
+because a page also shows whether the pages it links to exist. `PRAGMA data_version` tells,
+for a few microseconds, whether another connection has committed since the last look.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.auth import SESSION_COOKIE
+from server.db import connect
+
+CACHEABLE_PATH = re.compile(r"^/(?:wiki/[^/]+)?$")
+MAX_ENTRIES = 5000
+GZIP_MIN_BYTES = 512
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return b""
+
+
+class PageCache:
+    """ASGI middleware: replays whole 200 responses to anonymous GETs of `/` and `/wiki/{slug}`."""
+
+    def __init__(self, app: ASGIApp, db_path: Path) -> None:
+        self.app = app
+        self.db_path = db_path
+        self._conn = None
+        self._version: int | None = None
+        self._entries: dict[tuple[str, bool], tuple[list[tuple[bytes, bytes]], bytes, bytes | None]] = {}
+
+    def _current(self) -> bool:
+        """True when nothing was committed since the cache was filled; empties it otherwise."""
+        if self._conn is None:
+            self._conn = connect(self.db_path, readonly=True)
+        version = next(iter(self._conn.execute("PRAGMA data_version")))["data_version"]
+        if version != self._version:
+            self._entries.clear()
+            self._version = version
+            return False
+        return True
+
+    @staticmethod
+    def _cacheable(scope: Scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string"):
+            return False
+        if not CACHEABLE_PATH.match(scope["path"]):
+            return False
+        return SESSION_COOKIE.encode() + b"=" not in _header(scope, b"cookie")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._cacheable(scope):
+            await self.app(scope, receive, send)
+            return
+        fragment = _header(scope, b"hx-request") == b"true" and not _header(scope, b"hx-history-restore-request")
+        key = (scope["path"], fragment)
+        entry = self._entries.get(key) if self._current() else None
+        if entry is None:
+            entry = await self._render(scope, receive, send, key)
+            if entry is None:
+                return
+        headers, body, zipped = entry
+        if zipped is not None and b"gzip" in _header(scope, b"accept-encoding"):
+            headers = [*headers, (b"content-encoding", b"gzip")]
+            body = zipped
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _render(self, scope: Scope, receive: Receive, send: Send, key: tuple[str, bool]):
+        """Run the app; keep its answer if it is a plain 200 without cookies, else pass it through."""
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        cacheable = start.get("status") == 200 and not any(k.lower() == b"set-cookie" for k, _ in headers)
+        if not cacheable:
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return None
+        headers = [(k, v + b", Accept-Encoding") if k.lower() == b"vary" else (k, v) for k, v in headers]
+        zipped = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.pop(next(iter(self._entries)))
+        entry = (headers, body, zipped)
+        self._entries[key] = entry
+        return entry
