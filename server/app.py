@@ -44,10 +44,15 @@ SECURITY_HEADERS = {
 }
 
 
-def add_security_headers(response: Response) -> Response:
+def set_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+async def add_security_headers(response: Response) -> Response:
+    """Async so that Litestar runs it on the event loop instead of hopping to a thread per request."""
+    return set_security_headers(response)
 
 
 def _wants_html(request: Request) -> bool:
@@ -59,11 +64,11 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
         body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
         if exc.extra:
             body["extra"] = exc.extra
-        return add_security_headers(Response(body, status_code=exc.status_code, headers=exc.headers or None))
+        return set_security_headers(Response(body, status_code=exc.status_code, headers=exc.headers or None))
     headings = {400: "That request could not be understood", 401: "Log in needed", 403: "Not allowed",
                 404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many requests"}
     # Litestar skips after_request for responses made by exception handlers.
-    return add_security_headers(html_response(
+    return set_security_headers(html_response(
         request, "message.html", status_code=exc.status_code,
         heading=headings.get(exc.status_code, "Something went wrong"),
         message=exc.detail, link="/", link_text="Go to the front page"))
@@ -72,9 +77,9 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
 def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if not _wants_html(request):
-        return add_security_headers(Response(
+        return set_security_headers(Response(
             {"status_code": 500, "detail": "The server failed; nothing was changed. Try again."}, status_code=500))
-    return add_security_headers(html_response(
+    return set_security_headers(html_response(
         request, "message.html", status_code=500, heading="Something went wrong",
         message="The server failed; nothing was changed. Try again in a moment.",
         link="/", link_text="Go to the front page"))
@@ -85,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db = Database(settings.db_path)
     if settings.seed:
         seed_if_empty(db)
-    static_names = build_static(settings.data / "static")
+    static_dir, static_names = build_static(settings.data)
     app = Litestar(
         route_handlers=[WikiController, AccountController, ShellController, AccountApiController,
                         PageApiController, SyncApiController],
@@ -107,12 +112,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.policy = Policy(anonymous_edits=settings.anonymous_edits, max_page_bytes=settings.max_page_bytes)
     app.state.templates = build_environment(static_names, settings)
     app.state.static_names = static_names
+    app.state.static_dir = static_dir
     return app
 
 
 def create_asgi(settings: Settings | None = None) -> ASGIApp:
     """The app with static files in front: hashed names are immutable, brotli/gzip chosen per request."""
     settings = settings or Settings.from_env()
-    app = PageCache(create_app(settings), settings.db_path)
-    return ServeStaticASGI(app, root=settings.data / "static", prefix="static/", max_age=3600,
+    litestar_app = create_app(settings)
+    app = PageCache(litestar_app, settings.db_path)
+    return ServeStaticASGI(app, root=litestar_app.state.static_dir, prefix="static/", max_age=3600,
                            allow_all_origins=False, immutable_file_test=HASHED_NAME)

@@ -19,6 +19,8 @@ from server.auth import SESSION_COOKIE
 from server.db import connect
 
 CACHEABLE_PATH = re.compile(r"^/(?:wiki/[^/]+)?$")
+# Set by server.templating.html_response on pages that are the same for every anonymous reader.
+SHAREABLE_HEADER = "x-commonplace-shareable"
 MAX_ENTRIES = 5000
 GZIP_MIN_BYTES = 512
 
@@ -57,6 +59,8 @@ class PageCache:
             return False
         if not CACHEABLE_PATH.match(scope["path"]):
             return False
+        if _header(scope, b"authorization"):
+            return False
         return SESSION_COOKIE.encode() + b"=" not in _header(scope, b"cookie")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,8 +95,11 @@ class PageCache:
 
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        cacheable = start.get("status") == 200 and not any(k.lower() == b"set-cookie" for k, _ in headers)
+        raw = start.get("headers", [])
+        # Only what the app itself marked as the same for every anonymous reader is kept.
+        shareable = (SHAREABLE_HEADER.encode(), b"1") in raw
+        headers = [(k, v) for k, v in raw if k.lower() not in (b"content-length", SHAREABLE_HEADER.encode())]
+        cacheable = shareable and start.get("status") == 200 and not any(k.lower() == b"set-cookie" for k, _ in headers)
         if not cacheable:
             await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})

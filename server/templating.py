@@ -11,6 +11,7 @@ from litestar.enums import MediaType
 
 from server.auth import csrf_cookies, csrf_token, request_actor
 from server.clock import parse_iso
+from server.page_cache import CACHEABLE_PATH, SHAREABLE_HEADER
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -70,10 +71,9 @@ def html_response(request: Request, template: str, status_code: int = 200, **con
     query = request.url.query
     context["return_to"] = request.url.path + (f"?{query}" if query else "")
     body = env.get_template(template).render(**context)
-    return Response(
-        content=body,
-        status_code=status_code,
-        media_type=MediaType.HTML,
-        headers={"Vary": "HX-Request, Cookie", "Cache-Control": "no-cache"},
-        cookies=csrf_cookies(request, request.app.state.settings.secure_cookies),
-    )
+    headers = {"Vary": "HX-Request, Cookie", "Cache-Control": "no-cache"}
+    cookies = csrf_cookies(request, request.app.state.settings.secure_cookies)
+    if not context["actor"].signed_in and not cookies and CACHEABLE_PATH.match(request.url.path):
+        headers[SHAREABLE_HEADER] = "1"  # the same for every anonymous reader; see server/page_cache.py
+    return Response(content=body, status_code=status_code, media_type=MediaType.HTML, headers=headers,
+                    cookies=cookies)

@@ -20,7 +20,25 @@ from server.app import create_app
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+
+def _shared_data() -> Path:
+    """`../shared/data` beside the checkout, wherever the checkout is (COMMONPLACE_SHARED_DATA overrides)."""
+    candidates = [os.environ.get("COMMONPLACE_SHARED_DATA"), ROOT.parent / "shared" / "data", "/work/shared/data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "tldr" / "pages.jsonl").exists():
+            return Path(candidate)
+    return ROOT.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (SHARED_DATA / "xss" / "xss-payloads.txt").exists():
+        raise pytest.UsageError(
+            f"The shared test data is missing at {SHARED_DATA}. Put the checkout beside shared/ "
+            "or set COMMONPLACE_SHARED_DATA to the data folder."
+        )
 
 
 @pytest.fixture

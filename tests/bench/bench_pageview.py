@@ -8,17 +8,21 @@ One run, everything on 127.0.0.1, every child process killed at the end (also on
    (`--pages N` imports only the first N lines).
 2. WhiteNoise server (`launch_server.py whitenoise`): the real Litestar app from `create_app` with WhiteNoise
    6 mounted at /static through a2wsgi. It also hands us the bytes everything else serves: the article
-   (`/wiki/tar` by default) and `--zim-articles` other pages, fetched with a fixed `cp_csrf` cookie so the
-   CSRF token in the HTML is known. Measured: the built, hashed app.css through WhiteNoise.
+   (`/wiki/tar` by default) and `--zim-articles` other pages, fetched with a fixed `cp_csrf` cookie so any
+   CSRF token in the HTML is known. Measured: the built, hashed app.css through WhiteNoise. Both servers
+   build their static files from a snapshot of `pwa/` taken when the run starts (see launch_server.py).
 3. Commonplace server (`launch_server.py commonplace`): the real `commonplace serve` entry point, in one
-   process. Why a launcher and not the plain command: `build_static` wipes `<data>/static/` at startup and
-   ServeStaticASGI indexes it once (autorefresh off), so a file copied there after startup is never
-   served, and one copied before is deleted. The launcher wraps `build_static` to copy the saved article
-   into `<data>/static/bench/` after the rebuild and before ServeStaticASGI scans the folder; nothing else
+   process. Why a launcher and not the plain command: ServeStaticASGI indexes the built static folder
+   once at startup (autorefresh off), so a file copied there after startup is never served. The
+   launcher wraps `build_static` to copy the saved article into `<data>/static-<build id>/bench/` after
+   the build and before ServeStaticASGI scans the folder; nothing else
    changes (same create_asgi, same uvicorn options). So (a) and (b) run in the same process, behind the
    same ServeStaticASGI, and (b) is exactly the path every static file of the app takes. Measured:
-   (a) `/wiki/tar` as a first-time reader (no cookie: a CSRF token is minted, Set-Cookie sent) and as a
-   returning reader (`cp_csrf` cookie sent: the body is byte-identical to the static file, checked);
+   (a) `/wiki/tar` as a first-time reader (no cookie; the JSON records whether the server set one and
+   whether the body equals the static copy) and as a returning reader (`cp_csrf` cookie sent: the body is
+   byte-identical to the static file, checked) and as a signed-in reader (an account made through
+   `POST /api/users`; its session cookie means the page is rendered for that reader, so this row shows
+   the rendering path whatever caching exists for anonymous readers);
    (b) `/static/bench/tar.html`, the same bytes as a static file; and app.css through servestatic.
 4. kiwix-serve 3.x serving a ZIM built here with libzim's writer holding the same HTML, at `/<zim stem>/tar`:
    with `--nosearchbar` (it then adds only a 26-byte `<link type="root">` tag: the like-for-like case) and
@@ -43,6 +47,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import metadata
 from importlib.util import find_spec
@@ -50,7 +56,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import HOST, Children, fetch, free_port, run_wrk, wait_until_serving  # noqa: E402
+from loadgen import HOST, Children, fetch, free_port, post_json, run_wrk, wait_until_serving  # noqa: E402
 from zim_build import build_zim  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -85,9 +91,12 @@ def import_pages(workdir: Path, data: Path, limit: int, article: str) -> tuple[i
                 if number < limit or json.loads(line)["title"].lower() == article:
                     out.write(line)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "server.cli", "import", str(source), "--data", str(data)],
-                   check=True, capture_output=True, cwd=ROOT, timeout=600)
-    return sum(1 for _ in source.open(encoding="utf-8")), time.perf_counter() - started
+    done = subprocess.run([sys.executable, "-m", "server.cli", "import", str(source), "--data", str(data)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    took = time.perf_counter() - started
+    expect(done.returncode == 0, f"commonplace import failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    with source.open(encoding="utf-8") as lines:
+        return sum(1 for _ in lines), took
 
 
 def start_server(children: Children, mode: str, data: Path, pwa: Path, extra: Path | None = None) -> str:
@@ -124,8 +133,20 @@ def collect_pages(base: str, article: str, count: int) -> dict[str, bytes]:
         status, headers, html = fetch(f"{base}/wiki/{slug}", {"Cookie": f"cp_csrf={CSRF_TOKEN}"})
         expect(status == 200 and headers.get("content-type", "").startswith("text/html"), f"/wiki/{slug}: {status}")
         pages[slug] = html
-    expect(CSRF_TOKEN.encode() in pages[article], "the page carries the CSRF token from the cookie")
     return pages
+
+
+@contextmanager
+def stdout_to(path: Path) -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with path.open("wb") as log:
+        os.dup2(log.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 class Bench:
@@ -174,6 +195,10 @@ def environment() -> dict:
 
 def run(args: argparse.Namespace, workdir: Path, children: Children) -> dict:
     bench = Bench(args)
+    load_before = os.getloadavg()
+    if load_before[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load_before[0]:.1f} on {os.cpu_count()} cores: other work will skew the figures",
+              flush=True)
     data = workdir / "data"
     article = args.article
     pwa = shutil.copytree(ROOT / "pwa", workdir / "pwa")
@@ -206,21 +231,29 @@ def run(args: argparse.Namespace, workdir: Path, children: Children) -> dict:
     status, _, body = fetch(page_url, returning)
     expect(status == 200 and body == html, "the dynamic page for a returning reader equals the static copy")
     status, headers, body = fetch(page_url)
-    expect(status == 200 and len(body) == len(html) and "set-cookie" in headers,
-           "a first-time reader gets a page of the same size and a CSRF cookie")
+    expect(status == 200 and len(body) == len(html), "a first-time reader gets a page of the same size")
+    first_visit = {"body_bytes": len(body), "sets_cookie": "set-cookie" in headers, "same_bytes": body == html}
     status, _, body = fetch(base + css_path)
     expect(status == 200 and body == css, "servestatic serves the same app.css")
     bench.measure("dynamic_first_visit", f"(a) /wiki/{article} dynamic, first visit (no cookie)", page_url,
-                  body_bytes=len(html))
+                  **first_visit)
     bench.measure("dynamic_returning", f"(a) /wiki/{article} dynamic, returning (cp_csrf cookie)", page_url,
                   returning, body_bytes=len(html))
+    status, reply = post_json(f"{base}/api/users", {"username": "bench-reader", "password": "bench reader password 1"})
+    expect(status == 201, f"signing up the benchmark reader answered {status}: {reply}")
+    signed_in = {"Cookie": f"cp_csrf={CSRF_TOKEN}; cp_session={reply['token']}"}
+    status, _, body = fetch(page_url, signed_in)
+    expect(status == 200 and b"bench-reader" in body, "a signed-in reader sees the page under their name")
+    bench.measure("dynamic_signed_in", f"(a) /wiki/{article} dynamic, signed-in reader (session cookie)", page_url,
+                  signed_in, body_bytes=len(body))
     bench.measure("static_same_bytes", "(b) same bytes as a static file (servestatic)", static_url,
                   body_bytes=len(html))
     bench.measure("css_servestatic", "app.css, servestatic ASGI (as create_asgi uses it)", base + css_path,
                   body_bytes=len(css))
     children.stop("commonplace")
 
-    zim = build_zim(workdir / "commonplace.zim", pages, article)
+    with stdout_to(workdir / "logs" / "zim.log"):  # libzim's writer prints its progress on fd 1
+        zim = build_zim(workdir / "commonplace.zim", pages, article)
     print(f"kiwix-serve ({zim.name}: {len(pages)} pages, {zim.stat().st_size:,} bytes):", flush=True)
     for key, label, flags in (("kiwix_nosearchbar", "(c) kiwix-serve --nosearchbar, same page", ("--nosearchbar",)),
                               ("kiwix_default", "(c) kiwix-serve defaults (injects its toolbar)", ())):
@@ -235,24 +268,29 @@ def run(args: argparse.Namespace, workdir: Path, children: Children) -> dict:
     ratios = {
         "dynamic_first_visit/static": ratio(r, "dynamic_first_visit", "static_same_bytes"),
         "dynamic_returning/static": ratio(r, "dynamic_returning", "static_same_bytes"),
+        "dynamic_signed_in/static": ratio(r, "dynamic_signed_in", "static_same_bytes"),
         "dynamic_first_visit/kiwix_nosearchbar": ratio(r, "dynamic_first_visit", "kiwix_nosearchbar"),
         "dynamic_first_visit/kiwix_default": ratio(r, "dynamic_first_visit", "kiwix_default"),
+        "dynamic_signed_in/kiwix_default": ratio(r, "dynamic_signed_in", "kiwix_default"),
         "css_servestatic/css_whitenoise": ratio(r, "css_servestatic", "css_whitenoise"),
     }
     return {"environment": environment(), "wrk": {"threads": args.threads, "connections": args.connections,
             "duration_s": args.duration, "warmup_s": args.warmup},
             "import": {"pages": imported, "seconds": round(import_seconds, 1)}, "article": article,
             "page_bytes": len(html), "css": {"path": css_path, "bytes": len(css)},
-            "results": r, "ratios": ratios,
-            "targets": {"dynamic/static": 0.7, "dynamic/kiwix": 1.0}}
+            "results": r, "ratios": ratios, "targets": {"dynamic/static": 0.7, "dynamic/kiwix": 1.0},
+            "load_average": {"before": [round(x, 2) for x in load_before],
+                             "after": [round(x, 2) for x in os.getloadavg()]}}
 
 
 def print_report(report: dict) -> None:
     env = report["environment"]
     print(f"\n{env['date']} · {env['cpu']} · {env['cores']} cores · uvicorn {env['packages']['uvicorn']} "
           f"({env['uvicorn_http']}, {env['uvicorn_loop']}) · {env['tools']['kiwix-serve']}")
+    load = report["load_average"]
     print(f"{report['import']['pages']:,} pages imported · page {report['page_bytes']:,} B · "
-          f"wrk -t{report['wrk']['threads']} -c{report['wrk']['connections']} -d{report['wrk']['duration_s']}s\n")
+          f"wrk -t{report['wrk']['threads']} -c{report['wrk']['connections']} -d{report['wrk']['duration_s']}s · "
+          f"load average {load['before'][0]:.1f} before, {load['after'][0]:.1f} after\n")
     print(f"{'':<56} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for row in report["results"].values():
         print(f"{row['label']:<56} {row['rps']:>9,.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}")

@@ -9,10 +9,10 @@ edits `pwa/` during the run.
 
 `commonplace` runs the real CLI entry point (`server.cli.main(["serve", ...])`, i.e. `commonplace serve`:
 `create_asgi` + `uvicorn.run` with the CLI's own options). The only change is that the files of
-`--extra-static` are copied into `<data>/static/bench/` right after `build_static` rebuilds that folder
-and before `ServeStaticASGI` indexes it, so the same process serves them at `/static/bench/...`. This is
-needed because `build_static` wipes `<data>/static/` at startup and servestatic (autorefresh off) only
-knows the files present when it is constructed.
+`--extra-static` are copied into the built static folder (`<data>/static-<build id>/bench/`) right after
+`build_static` returns and before `ServeStaticASGI` indexes it, so the same process serves them at
+`/static/bench/...`. This is needed because servestatic (autorefresh off) only knows the files present
+when it is constructed.
 
 `whitenoise` builds the real Litestar app with `create_app` and registers a mount at `/static` that hands
 the request to WhiteNoise 6 through a2wsgi. Litestar strips the mount prefix from `scope["path"]`, so the
@@ -36,13 +36,13 @@ def patch_build_static(pwa: Path | None, extra_static: Path | None) -> None:
 
     build_static = server.app.build_static
 
-    def build_static_for_bench(out_dir: Path, *args: Any, **kwargs: Any) -> dict[str, str]:
+    def build_static_for_bench(parent: Path, *args: Any, **kwargs: Any) -> tuple[Path, dict[str, str]]:
         if pwa is not None:
             kwargs["pwa_dir"] = pwa
-        names = build_static(out_dir, *args, **kwargs)
+        out_dir, names = build_static(parent, *args, **kwargs)
         if extra_static is not None:
-            shutil.copytree(extra_static, out_dir / "bench")
-        return names
+            shutil.copytree(extra_static, out_dir / "bench", dirs_exist_ok=True)
+        return out_dir, names
 
     server.app.build_static = build_static_for_bench
 
@@ -69,7 +69,7 @@ def serve_whitenoise(port: int, data: Path) -> None:
 
     settings = Settings.from_env(data=data, host="127.0.0.1", port=port)
     app = create_app(settings)
-    whitenoise = WhiteNoise(not_found, root=settings.data / "static", prefix="static/", max_age=3600,
+    whitenoise = WhiteNoise(not_found, root=app.state.static_dir, prefix="static/", max_age=3600,
                             immutable_file_test=HASHED_NAME)
     bridge = WSGIMiddleware(whitenoise)
 

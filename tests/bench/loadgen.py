@@ -79,6 +79,17 @@ def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 10) 
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
+def post_json(url: str, payload: dict, timeout: float = 30) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, {"detail": exc.read().decode(errors="replace")}
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from conftest import SHARED_DATA, bearer, new_op, push, sign_up
 from litestar.testing import TestClient
 
 from server.app import create_app
@@ -20,15 +20,8 @@ from server.settings import Settings
 from server.slugs import TitleError, clean_title
 from sync.vocabulary import APPLIED, DUPLICATE, REASONS, REJECTED
 
-try:
-    from conftest import SHARED_DATA, bearer, new_op, push, sign_up
-except ImportError:  # pragma: no cover - only when run without tests/conftest.py on sys.path
-    SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-    from tests.conftest import bearer, new_op, push, sign_up  # type: ignore[no-redef]
-
 NAUGHTY_FILE = SHARED_DATA / "xss" / "naughty-strings.txt"
 
-pytestmark = pytest.mark.skipif(not NAUGHTY_FILE.exists(), reason=f"test data missing: {NAUGHTY_FILE}")
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
 _DOTS_ONLY = re.compile(r"\.+")

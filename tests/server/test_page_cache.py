@@ -46,3 +46,12 @@ def test_signed_in_readers_get_their_own_page(live_server: LiveServer) -> None:
         page = client.get("/wiki/welcome")
         assert "reader" in page.text and 'name="csrf-token"' in page.text
     assert "reader" not in httpx.get(live_server.url + "/wiki/welcome").text
+
+
+def test_a_bearer_readers_page_is_never_shared(live_server: LiveServer) -> None:
+    token = httpx.post(live_server.url + "/api/users", json={"username": "zq-secret-reader", "password": "long enough"}
+                       ).json()["token"]
+    mine = httpx.get(live_server.url + "/wiki/welcome", headers=bearer(token), cookies={"cp_csrf": "abc"})
+    assert "zq-secret-reader" in mine.text
+    assert "zq-secret-reader" not in httpx.get(live_server.url + "/wiki/welcome").text
+    assert "x-commonplace-shareable" not in mine.headers

@@ -12,24 +12,17 @@ import random
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from conftest import SHARED_DATA, new_op, push, sign_up
 from litestar.testing import TestClient
 
 from server.render import render
 from sync.vocabulary import APPLIED, REASONS, REJECTED
 
-try:
-    from conftest import SHARED_DATA, new_op, push, sign_up
-except ImportError:  # pragma: no cover - only when run without tests/conftest.py on sys.path
-    SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-    from tests.conftest import new_op, push, sign_up  # type: ignore[no-redef]
-
 PAYLOADS_FILE = SHARED_DATA / "xss" / "xss-payloads.txt"
 
-pytestmark = pytest.mark.skipif(not PAYLOADS_FILE.exists(), reason=f"test data missing: {PAYLOADS_FILE}")
 
 # Tags that must never come out of the renderer.
 FORBIDDEN_TAGS = {
