@@ -13,15 +13,17 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ASGIApp
 from servestatic import ServeStaticASGI
 
+from search.service import SearchService
 from server.auth import csrf_guard
 from server.controllers.accounts import AccountController
 from server.controllers.api_accounts import AccountApiController
 from server.controllers.api_pages import PageApiController
+from server.controllers.api_search import SearchApiController
 from server.controllers.api_sync import SyncApiController
 from server.controllers.shell import ShellController
 from server.controllers.wiki import WikiController
 from server.db import Database
-from server.dependencies import provide_actor, provide_db, provide_policy, provide_settings
+from server.dependencies import provide_actor, provide_db, provide_policy, provide_search, provide_settings
 from server.page_cache import PageCache
 from server.seed import seed_if_empty
 from server.settings import Settings
@@ -91,23 +93,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.seed:
         seed_if_empty(db)
     static_dir, static_names = build_static(settings.data)
+    search = SearchService(db, settings.model)
     app = Litestar(
         route_handlers=[WikiController, AccountController, ShellController, AccountApiController,
-                        PageApiController, SyncApiController],
+                        PageApiController, SearchApiController, SyncApiController],
         dependencies={"db": Provide(provide_db, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False),
                       "policy": Provide(provide_policy, sync_to_thread=False),
-                      "actor": Provide(provide_actor, sync_to_thread=False)},
+                      "actor": Provide(provide_actor, sync_to_thread=False),
+                      "search": Provide(provide_search, sync_to_thread=False)},
         guards=[csrf_guard],
         after_request=add_security_headers,
         exception_handlers={HTTPException: handle_http_error, Exception: handle_server_error},
-        on_shutdown=[lambda: db.close()],
+        on_startup=[lambda: search.start()],
+        on_shutdown=[lambda: search.stop(), lambda: db.close()],
         request_max_body_size=settings.max_body_bytes,
         # Only the JSON schema: the bundled UIs load scripts from CDNs, and no page may call another origin.
         openapi_config=OpenAPIConfig(title="Commonplace", version="0.1.0", path="/schema",
                                      render_plugins=[JsonRenderPlugin()]),
     )
     app.state.db = db
+    app.state.search = search
     app.state.settings = settings
     app.state.policy = Policy(anonymous_edits=settings.anonymous_edits, max_page_bytes=settings.max_page_bytes)
     app.state.templates = build_environment(static_names, settings)

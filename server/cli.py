@@ -85,6 +85,39 @@ def import_command(path: Path, fmt: str | None, author: str, data: Path | None) 
         click.echo(f"  rejected: {line}", err=True)
 
 
+@main.command()
+@click.option("--all", "everything", is_flag=True, help="Queue every page again, not only pending ones.")
+@data_option
+def reindex(everything: bool, data: Path | None) -> None:
+    """(Re)build the search indexes. Interrupt it any time: running it again continues where it stopped."""
+    from search import index
+    from search.embedder import LazyEmbedder
+    from search.indexer import Indexer
+    from server.db import Database
+
+    settings = _settings(data)
+    db = Database(settings.db_path)
+    try:
+        embedder = LazyEmbedder(settings.model)
+        embedder.start()
+        click.echo(f"Loading the model {settings.model}…", err=True)
+        if embedder.get(timeout=None) is None:
+            click.echo(f"Search by meaning is unavailable: {embedder.error}. Building the word index only.", err=True)
+        db.write(index.reset_failures)
+        queued = db.write(index.enqueue_all) if everything or not db.read(index.chunk_count) else db.read(
+            index.pending_count)
+        indexer = Indexer(db, embedder)
+        started = time.perf_counter()
+        with click.progressbar(length=queued, label="Indexing pages", show_pos=True, show_eta=True,
+                               file=sys.stderr) as bar:
+            stats = indexer.drain(progress=bar.update)
+        took = time.perf_counter() - started
+    finally:
+        db.close()
+    click.echo(f"{stats.pages} pages, {stats.chunks} chunks in {took:.1f} s: {stats.embedded} embedded "
+               f"({stats.embedded / max(took, 1e-9):.1f} chunks/s), {stats.reused} reused unchanged.")
+
+
 @main.group()
 def user() -> None:
     """Manage accounts."""

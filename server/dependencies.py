@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request
 from litestar.datastructures import State
 
+from search.service import SearchService
 from server.auth import request_actor
 from server.db import Database
 from server.settings import Settings
@@ -22,6 +23,10 @@ def provide_settings(state: State) -> Settings:
 
 def provide_policy(state: State) -> Policy:
     return state.policy
+
+
+def provide_search(state: State) -> SearchService:
+    return state.search
 
 
 def provide_actor(request: Request) -> Actor:

@@ -78,6 +78,49 @@ MIGRATIONS: list[str] = [
         result TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 2: the search index. Every new revision queues its page (trigger), whatever path wrote it.
+    """
+    CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE index_queue (
+        page_id INTEGER PRIMARY KEY REFERENCES pages(id),
+        enqueued_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE TRIGGER revisions_enqueue AFTER INSERT ON revisions BEGIN
+        INSERT INTO index_queue (page_id, enqueued_at) VALUES (NEW.page_id, NEW.uid)
+        ON CONFLICT(page_id) DO UPDATE SET enqueued_at = excluded.enqueued_at, attempts = 0, last_error = NULL;
+    END;
+    INSERT INTO index_queue (page_id, enqueued_at) SELECT id, uid FROM pages;
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        page_id INTEGER NOT NULL REFERENCES pages(id),
+        seq INTEGER NOT NULL,
+        ord INTEGER NOT NULL,
+        heading TEXT NOT NULL,
+        text TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        vector BLOB
+    );
+    CREATE INDEX chunks_page ON chunks(page_id, ord);
+    CREATE INDEX chunks_missing_vector ON chunks(id) WHERE vector IS NULL;
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, text) VALUES (NEW.id, NEW.text);
+    END;
+    CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+    END;
+    -- Vectors by chunk text and model, so unchanged or restored text is never embedded twice.
+    CREATE TABLE embedding_cache (
+        hash TEXT NOT NULL,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (hash, model)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -165,13 +165,3 @@ def user_contributions(conn: Conn, user_id: int, limit: int = 100) -> list[Row]:
              WHERE r.user_id = ? ORDER BY r.id DESC LIMIT ?"""
     return list(conn.execute(sql, (user_id, limit)))
 
-
-def find_pages(conn: Conn, query: str, limit: int = 20) -> list[Row]:
-    """Plain substring search over titles, then bodies (semantic search replaces it: issue 3)."""
-    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    sql = """SELECT p.slug, p.title, r.body,
-                    (p.title LIKE ? ESCAPE '\\') AS in_title
-             FROM pages p JOIN revisions r ON r.id = p.head_id
-             WHERE p.title LIKE ? ESCAPE '\\' OR r.body LIKE ? ESCAPE '\\'
-             ORDER BY in_title DESC, p.updated_at DESC LIMIT ?"""
-    return list(conn.execute(sql, (pattern, pattern, pattern, limit)))

@@ -39,6 +39,10 @@ class Settings:
     licence: str = field(
         default="CC BY-SA 4.0", metadata={"help": "Licence of contributions, shown in the footer."}
     )
+    model: str = field(
+        default="all-MiniLM-L6-v2",
+        metadata={"help": "Embedding model: `all-MiniLM-L6-v2` (the installed package), `hashing`, or a folder."},
+    )
     seed: bool = field(
         default=True, metadata={"help": "Load the starter commons into an empty database."}
     )

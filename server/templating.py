@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 from litestar.enums import MediaType
+from markupsafe import Markup, escape
 
 from server.auth import csrf_cookies, csrf_token, request_actor
 from server.clock import parse_iso
@@ -48,6 +50,24 @@ class LazyToken:
         return str(self)
 
 
+_QUERY_WORD = re.compile(r"\w{2,}", re.UNICODE)
+
+
+def _highlight(text: str, query: str) -> Markup:
+    """Escape `text` and mark the query's words in it (case-insensitive, whole words and prefixes)."""
+    words = sorted({w.lower() for w in _QUERY_WORD.findall(query or "")}, key=len, reverse=True)[:16]
+    if not words:
+        return Markup(escape(text))
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")", re.IGNORECASE | re.UNICODE)
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        out.append(Markup("<mark>") + escape(match.group(0)) + Markup("</mark>"))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
 def build_environment(static_names: dict[str, str], settings: Any) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -59,6 +79,7 @@ def build_environment(static_names: dict[str, str], settings: Any) -> Environmen
     env.globals["settings"] = settings
     env.filters["short_time"] = _short_time
     env.filters["signed"] = _signed
+    env.filters["highlight"] = _highlight
     return env
 
 

@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data=tmp_path / "data")
+    return Settings(data=tmp_path / "data", model="hashing")
 
 
 @pytest.fixture
@@ -95,7 +95,8 @@ def start_server(data: Path, port: int | None = None, env: dict[str, str] | None
     port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data", str(data)],
-        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ, "COMMONPLACE_MODEL": "hashing", **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -125,3 +126,14 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server = start_server(tmp_path / "live-data")
     yield server
     stop_server(server)
+
+
+def wait_for_index(get_status, timeout: float = 60) -> dict:
+    """Poll `/api/status` (through `get_status()`) until the search index has nothing pending."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = get_status()
+        if status["index"]["pending"] == 0 and status["index"].get("missing_vectors", 0) == 0:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"the search index did not catch up within {timeout} s: {status}")

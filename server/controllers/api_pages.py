@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 
+from search.service import SearchService
 from server import pages
 from server.db import Database
 
@@ -25,10 +26,9 @@ class PageApiController(Controller):
     tags = ["pages"]
 
     @get("/status", sync_to_thread=True)
-    def get_status(self, db: Database) -> dict[str, Any]:
-        """Health and counts. The search index arrives with issue 3; until then it reports nothing pending."""
-        counts = db.read(pages.counts)
-        return {**counts, "index": {"pending": 0, "chunks": 0, "model": None}}
+    def get_status(self, db: Database, search: SearchService) -> dict[str, Any]:
+        """Health and counts: pages, revisions, and the search index (pages pending, chunks, model)."""
+        return {**db.read(pages.counts), "index": search.status()}
 
     @get("/pages/{slug:str}", sync_to_thread=True)
     def get_page(self, request: Request, db: Database, slug: str) -> Response[dict[str, Any]]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get
+from litestar.exceptions import ClientException
 from litestar.response import File
 
-from search.snippets import snippet
-from server.db import Database
-from server.pages import find_pages
+from search.service import SearchService
+from server.controllers.api_search import check_query
 from server.static_build import PWA_DIR
 from server.templating import html_response
-
-MAX_QUERY_CHARS = 500
 
 
 class ShellController(Controller):
@@ -34,11 +32,13 @@ class ShellController(Controller):
         return html_response(request, "offline.html")
 
     @get("/search", sync_to_thread=True)
-    def search_pages(self, request: Request, db: Database, q: str = "") -> Response:
+    def search_pages(self, request: Request, search: SearchService, q: str = "", mode: str = "hybrid") -> Response:
         query = " ".join(q.split())
-        if len(query) > MAX_QUERY_CHARS:
-            return html_response(request, "search.html", status_code=400, query=query[:50],
-                                 results=[], error=f"Search for at most {MAX_QUERY_CHARS} characters.")
-        rows = db.read(find_pages, query, 20) if query else []
-        results = [{**row, "snippet": snippet(row["body"], query)} for row in rows]
-        return html_response(request, "search.html", query=query, results=results)
+        try:
+            check_query(query, 10, mode)
+        except ClientException as exc:
+            return html_response(request, "search.html", status_code=400, query=query[:50], results=[],
+                                 error=exc.detail)
+        found = search.search(query, 20, mode) if query else {"results": [], "took_ms": 0}
+        return html_response(request, "search.html", query=query, results=found["results"],
+                             notice=found.get("notice"), took_ms=found["took_ms"])

@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Redirect
 
+from search.service import SearchService
 from server import pages
 from server.db import Database
 from server.diff import diff_blocks
@@ -115,6 +116,12 @@ class WikiController(Controller):
         older = revisions[HISTORY_PAGE - 1]["seq"] if len(revisions) > HISTORY_PAGE else None
         return html_response(request, "history.html", page=page, revisions=revisions[:HISTORY_PAGE],
                              older=older)
+
+    @get("/wiki/{slug:str}/related", sync_to_thread=True)
+    def get_related(self, request: Request, db: Database, search: SearchService, slug: str) -> Response:
+        page = _page_or_404(db, slug)
+        return html_response(request, "related.html", page=page, related=search.related(page["page_id"]),
+                             notice=search.notice)
 
     @get("/wiki/{slug:str}/revision/{rev:str}", sync_to_thread=True)
     def get_revision(self, request: Request, db: Database, slug: str, rev: str) -> Response:

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 def test_status_counts_the_starter_commons(client: TestClient) -> None:
     status = client.get("/api/status").json()
     assert status["pages"] >= 8 and status["revisions"] >= status["pages"]
-    assert set(status["index"]) == {"pending", "chunks", "model"}
+    assert {"pending", "chunks", "model"} <= set(status["index"])
 
 
 def test_page_etag_and_304(client: TestClient) -> None:

@@ -39,7 +39,7 @@ STRINGS = load_strings() if NAUGHTY_FILE.exists() else []
 
 @pytest.fixture(scope="module")
 def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(data=tmp_path_factory.mktemp("naughty") / "data")
+    settings = Settings(data=tmp_path_factory.mktemp("naughty") / "data", model="hashing")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

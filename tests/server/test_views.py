@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from conftest import wait_for_index
 from litestar.testing import TestClient
 
 
@@ -124,6 +125,7 @@ def test_service_worker_and_manifest_are_served_from_the_root(client: TestClient
 
 
 def test_search_page_finds_by_title_and_body(client: TestClient) -> None:
+    wait_for_index(lambda: client.get("/api/status").json())
     reply = client.get("/search?q=conflict")
     assert reply.status_code == 200 and "/wiki/offline-use-and-sync" in reply.text
     assert client.get("/search?q=" + "x" * 600).status_code == 400

@@ -1,0 +1,86 @@
+"""Search as the app uses it: one object holding the database, the (lazily loaded) model and the indexer."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from search import index, ranking
+from search.embedder import LazyEmbedder
+from search.indexer import Indexer
+from server.db import Database
+
+SNIPPET_CHARS = 200
+MAX_QUERY_CHARS = 500
+MAX_LIMIT = 50
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """The chunk's text without its title line, cut around the first query word found."""
+    body = text.split("\n\n", 1)[1] if "\n\n" in text else text
+    body = " ".join(body.split())
+    words = [w for w in _WORD.findall(query.lower()) if len(w) > 1]
+    lower = body.lower()
+    hits = [lower.find(w) for w in words if lower.find(w) >= 0]
+    start = max(0, min(hits) - width // 4) if hits else 0
+    if start:
+        space = body.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
+    piece = body[start : start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(body) else "")
+
+
+class SearchService:
+    def __init__(self, db: Database, model: str) -> None:
+        self.db = db
+        self.embedder = LazyEmbedder(model)
+        self.indexer = Indexer(db, self.embedder)
+
+    def start(self) -> None:
+        self.embedder.start()
+        self.indexer.start()
+
+    def stop(self) -> None:
+        self.indexer.stop()
+
+    @property
+    def notice(self) -> str | None:
+        """What a reader should know about search quality right now, in plain words."""
+        if self.embedder.error:
+            return "Search by meaning is unavailable (" + self.embedder.error + "); showing word matches only."
+        if not self.embedder.ready:
+            return "The search model is still loading; showing word matches for now."
+        return None
+
+    def model_status(self) -> str:
+        if self.embedder.error:
+            return f"{self.embedder.name} (unavailable: lexical only)"
+        return self.embedder.name if self.embedder.ready else f"{self.embedder.name} (loading)"
+
+    def status(self) -> dict[str, Any]:
+        pending = self.db.read(index.pending_count)
+        return {"pending": pending, "chunks": self.db.read(index.chunk_count),
+                "missing_vectors": self.db.read(index.missing_vector_count), "model": self.model_status(),
+                "last_error": self.db.read(index.last_error)}
+
+    def search(self, query: str, limit: int = 10, mode: str = "hybrid") -> dict[str, Any]:
+        started = time.perf_counter()
+        query = " ".join(query.split())[:MAX_QUERY_CHARS]
+        limit = max(1, min(limit, MAX_LIMIT))
+        model = self.embedder.get(timeout=0) if self.embedder.ready and mode != "lexical" else None
+        vector = model.encode([query])[0] if model is not None and _WORD.search(query) else None
+        used = mode if vector is not None or mode == "lexical" else "lexical"
+        hits = self.db.read(ranking.rank_pages, query, vector, used, limit) if query else []
+        rows = self.db.read(ranking.describe, hits)
+        results = [{"slug": r["slug"], "title": r["title"], "snippet": make_snippet(r["text"], query),
+                    "score": r["score"]} for r in rows]
+        reply: dict[str, Any] = {"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 2),
+                                 "mode": used}
+        if used != mode:
+            reply["notice"] = self.notice
+        return reply
+
+    def related(self, page_id: int, limit: int = 5) -> list[dict[str, Any]]:
+        return [{"slug": r["slug"], "title": r["title"]} for r in self.db.read(ranking.related_pages, page_id, limit)]

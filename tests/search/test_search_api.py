@@ -1,0 +1,55 @@
+"""Search over HTTP: API, HTML page with highlighted snippets, related pages, status, fallback."""
+
+from __future__ import annotations
+
+from conftest import new_op, push, sign_up, wait_for_index
+from litestar.testing import TestClient
+
+
+def indexed(client: TestClient) -> dict:
+    return wait_for_index(lambda: client.get("/api/status").json())
+
+
+def test_api_search_finds_seed_pages_in_every_mode(client: TestClient) -> None:
+    status = indexed(client)
+    assert status["index"]["chunks"] > 11 and status["index"]["model"] == "hashing"
+    for mode in ("hybrid", "lexical", "semantic"):
+        reply = client.get("/api/search", params={"q": "conflict resolve merge", "mode": mode}).json()
+        assert reply["mode"] == mode and reply["results"], mode
+        if mode != "semantic":  # the hashing stand-in has no sense of meaning; tests/search/test_real_model.py does
+            assert "offline-use-and-sync" in [r["slug"] for r in reply["results"][:3]], mode
+        assert {"slug", "title", "snippet", "score"} <= set(reply["results"][0]) and reply["took_ms"] >= 0
+
+
+def test_an_edit_becomes_searchable_and_its_old_text_does_not(client: TestClient) -> None:
+    token = sign_up(client)
+    [made] = push(client, token, new_op(title="Quokka facts", base_rev=None, body="The quokka lives on Rottnest."))
+    indexed(client)
+    assert client.get("/api/search?q=quokka").json()["results"][0]["slug"] == "quokka-facts"
+    push(client, token, new_op(slug="quokka-facts", base_rev=made["rev"], body="Now about wombats only."))
+    indexed(client)
+    assert client.get("/api/search?q=rottnest&mode=lexical").json()["results"] == []
+    assert client.get("/api/search?q=wombats").json()["results"][0]["slug"] == "quokka-facts"
+
+
+def test_bad_search_parameters_are_4xx(client: TestClient) -> None:
+    assert client.get("/api/search", params={"q": "x", "mode": "psychic"}).status_code == 400
+    assert client.get("/api/search", params={"q": "x", "limit": 0}).status_code == 400
+    assert client.get("/api/search", params={"q": "x" * 501}).status_code == 400
+    assert client.get("/api/search", params={"q": ""}).json()["results"] == []
+
+
+def test_html_results_highlight_words_and_escape_everything(client: TestClient) -> None:
+    indexed(client)
+    page = client.get("/search", params={"q": "conflict"}).text
+    assert "<mark>" in page and "/wiki/offline-use-and-sync" in page
+    hostile = client.get("/search", params={"q": "<script>alert(1)</script> conflict"}).text
+    assert "<script>alert(1)</script>" not in hostile
+
+
+def test_related_pages(client: TestClient) -> None:
+    indexed(client)
+    related = client.get("/wiki/how-to-edit/related")
+    assert related.status_code == 200 and related.text.count('<li><a href="/wiki/') >= 3
+    assert 'href="/wiki/how-to-edit"' in related.text  # the heading link back, not a result
+    assert "/wiki/how-to-edit/related" in client.get("/wiki/how-to-edit").text
