@@ -28,7 +28,7 @@ BATCH_SIZE = 32
 DIM = 384
 
 # How the wording of error messages tells people to pick another model; kept in one place.
-MODEL_HINT = "set the search model to another local sentence-transformers folder, or to 'hashing' (no model needed)"
+MODEL_HINT = "set COMMONPLACE_MODEL to a local sentence-transformers folder, or to 'hashing' (no model needed)"
 
 
 class EmbedderUnavailable(RuntimeError):

@@ -53,3 +53,17 @@ def test_related_pages(client: TestClient) -> None:
     assert related.status_code == 200 and related.text.count('<li><a href="/wiki/') >= 3
     assert 'href="/wiki/how-to-edit"' in related.text  # the heading link back, not a result
     assert "/wiki/how-to-edit/related" in client.get("/wiki/how-to-edit").text
+
+
+def test_missing_model_falls_back_to_words_and_says_so(tmp_path) -> None:
+    from server.app import create_app
+    from server.settings import Settings
+
+    settings = Settings(data=tmp_path / "data", model=str(tmp_path / "no-model-here"))
+    with TestClient(create_app(settings)) as client:
+        status = wait_for_index(lambda: client.get("/api/status").json(), vectors=False)
+        assert "unavailable" in status["index"]["model"] and status["index"]["missing_vectors"] > 0
+        reply = client.get("/api/search", params={"q": "conflict", "mode": "semantic"}).json()
+        assert reply["mode"] == "lexical" and "unavailable" in reply["notice"] and reply["results"]
+        page = client.get("/search", params={"q": "conflict"}).text
+        assert "Search by meaning is unavailable" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -129,3 +130,23 @@ def test_backup_while_the_server_takes_writes(live_server: LiveServer, tmp_path:
     assert count(dest, "SELECT count(*) AS n FROM pages") >= 8
     refused = run("backup", str(dest), "--data", str(live_server.data))
     assert refused.returncode == 1 and "exists already" in refused.stderr
+
+
+def test_reindex_builds_resumes_and_reuses_vectors(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, "COMMONPLACE_MODEL": "hashing"}
+
+    def reindex(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "server.cli", "reindex", "--data", str(data), *extra],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    source = tmp_path / "few.jsonl"
+    source.write_text(json.dumps({"title": "Kettle", "text": "Boil water for tea."}) + "\n")
+    assert run("import", str(source), "--data", str(data)).returncode == 0  # the starter pages come too
+    first = reindex()
+    assert first.returncode == 0, first.stderr
+    pages = int(first.stdout.split(" pages")[0])
+    assert pages >= 11 and "chunks/s" in first.stdout and "Indexing pages" in first.stderr
+    assert reindex().stdout.startswith("0 pages")  # nothing pending: a finished run is not repeated
+    again = reindex("--all")
+    assert again.stdout.startswith(f"{pages} pages") and " 0 embedded" in again.stdout
