@@ -266,7 +266,8 @@ def main() -> int:
 
     common.warn_if_busy()
     result = {**common.run_facts(), "what": "hybrid /api/search latency through HTTP, sequential client",
-              "parameters": {"CANDIDATES": ranking.CANDIDATES, "RESCORE": ranking.RESCORE, "LEXICAL_WEIGHT": ranking.LEXICAL_WEIGHT},
+              "parameters": {"CANDIDATES": ranking.CANDIDATES, "RESCORE": ranking.RESCORE,
+                             "LEXICAL_WEIGHT": ranking.LEXICAL_WEIGHT},
               "sizes": {}}
     texts = [text for _, text in common.train_queries()]
     random.Random(1).shuffle(texts)

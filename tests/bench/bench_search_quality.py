@@ -94,7 +94,7 @@ def sweep(candidates: dict[str, tuple[list, list]], docs_of: dict[int, str],
         best = max(variants, key=lambda n: score(variants[n], tune))
         folds.append({"chosen_on_tune_half": best, "tune": round(score(variants[best], tune), 4),
                       "held_out": round(score(variants[best], held), 4),
-                      "shipped_on_held_out": round(score(lambda l, s: ranking.fuse(l, s), held), 4)})
+                      "shipped_on_held_out": round(score(lambda lex, sem: ranking.fuse(lex, sem), held), 4)})
     return {"variants": dict(sorted(table.items(), key=lambda x: -x[1])), "cross_validation": folds}
 
 
@@ -213,7 +213,8 @@ def main() -> int:
         "what": "nDCG@10, SciFact train split (809 queries), through search.ranking.rank_pages",
         "model": args.model,
         "index": {k: v for k, v in info.items() if k != "slug_to_doc"},
-        "parameters": {"CANDIDATES": ranking.CANDIDATES, "RESCORE": ranking.RESCORE, "LEXICAL_WEIGHT": ranking.LEXICAL_WEIGHT},
+        "parameters": {"CANDIDATES": ranking.CANDIDATES, "RESCORE": ranking.RESCORE,
+                             "LEXICAL_WEIGHT": ranking.LEXICAL_WEIGHT},
         "ndcg_at_10": figures,
         "hybrid_minus_best_single": gap,
         "targets": {"hybrid >= 0.70": figures["hybrid"] >= 0.70, "hybrid >= best single + 0.03": gap >= 0.03},
