@@ -110,7 +110,7 @@ def warn_if_busy() -> None:
 def write_result(name: str, result: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     result["load_average_end"] = load_average()
-    path = RESULTS / name
+    path = (RESULTS / name).resolve()
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return path
 

@@ -129,6 +129,107 @@ def synthetic_db(target: int, model: str, rebuild: bool, log=print) -> tuple[Pat
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Proposed fixes, measured through HTTP: `--proposals topjoin,overlap,numpybits` serves with them patched in (in
+# the measured server process only; search/ itself is unchanged). See tests/bench/README.md.
+
+PROPOSALS = ("topjoin", "overlap", "numpybits")
+
+
+def _lexical_topjoin(conn, query: str, limit: int = ranking.CANDIDATES) -> list:
+    """ranking.lexical_chunks with the same results, joining `chunks` for the top `limit` matches only
+    (as shipped, the join runs for every matching row before the sort)."""
+    match = ranking.fts_query(query)
+    if not match:
+        return []
+    sql = """SELECT c.id, c.page_id, f.score FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts
+             WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?) f JOIN chunks c ON c.id = f.rowid ORDER BY f.score"""
+    return [ranking.Hit(r["id"], r["page_id"], -r["score"]) for r in conn.execute(sql, (match, limit))]
+
+
+class _Bits:
+    """Every chunk's sign bits in memory (48 bytes a chunk at 384 dimensions) for a numpy hamming scan.
+
+    A prototype: loaded once, so it suits only a database that does not change while it is measured; the real
+    thing would reload (or patch) when SQLite's data_version changes.
+    """
+
+    ids: np.ndarray | None = None
+    words: np.ndarray | None = None
+
+    @classmethod
+    def load(cls, conn) -> None:
+        rows = list(conn.execute("SELECT id, vector FROM chunks WHERE vector IS NOT NULL ORDER BY id"))
+        matrix = np.vstack([index.from_blob(r["vector"]) for r in rows])
+        cls.ids = np.array([r["id"] for r in rows], dtype=np.int64)
+        cls.words = np.ascontiguousarray(np.packbits(matrix > 0, axis=1)).view(np.uint64)
+
+
+def _semantic_numpybits(conn, vector, limit: int = ranking.CANDIDATES, rescore: int = ranking.RESCORE) -> list:
+    if _Bits.words is None:
+        _Bits.load(conn)
+    query = np.asarray(vector, dtype=np.float32)
+    qwords = np.packbits(query > 0).view(np.uint64)
+    distance = np.bitwise_count(_Bits.words ^ qwords).sum(axis=1, dtype=np.int32)
+    k = min(rescore, len(distance))
+    ids = _Bits.ids[np.argpartition(distance, k - 1)[:k]] if k else []
+    marks = ",".join("?" * len(ids))
+    rows = list(conn.execute(f"SELECT id, page_id, vector FROM chunks WHERE id IN ({marks})", [int(i) for i in ids]))
+    if not rows:
+        return []
+    matrix = np.vstack([index.from_blob(r["vector"]) for r in rows])
+    scores = matrix @ query
+    order = np.argsort(-scores)[:limit]
+    return [ranking.Hit(rows[i]["id"], rows[i]["page_id"], float(scores[i])) for i in order]
+
+
+def apply_proposals(names: list[str]) -> None:
+    """Patch the named proposals into this process (the bench's server process)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from search import service
+
+    unknown = set(names) - set(PROPOSALS)
+    if unknown:
+        raise SystemExit(f"unknown proposals {sorted(unknown)}; known: {', '.join(PROPOSALS)}")
+    if "topjoin" in names:
+        ranking.lexical_chunks = _lexical_topjoin
+    if "numpybits" in names:
+        ranking.semantic_chunks = _semantic_numpybits
+    if "overlap" in names:
+        pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bench-lexical")
+        original = service.SearchService.search
+
+        def search(self, query: str, limit: int = 10, mode: str = "hybrid") -> dict:
+            """Hybrid with the FTS5 query running while the model embeds the query (both release the GIL)."""
+            started = time.perf_counter()
+            query = " ".join(query.split())[: service.MAX_QUERY_CHARS]
+            limit = max(1, min(limit, service.MAX_LIMIT))
+            model = self.embedder.get(timeout=0) if self.embedder.ready else None
+            if mode != "hybrid" or model is None or not service._WORD.search(query):
+                return original(self, query, limit, mode)
+            lexical = pool.submit(self.db.read, lambda c: ranking.best_per_page(ranking.lexical_chunks(c, query)))
+            vector = model.encode([query])[0]
+            semantic = self.db.read(lambda c: ranking.best_per_page(ranking.semantic_chunks(c, vector)))
+            hits = ranking.fuse(lexical.result(), semantic)[:limit]
+            rows = self.db.read(ranking.describe, hits)
+            results = [{"slug": r["slug"], "title": r["title"], "snippet": service.make_snippet(r["text"], query),
+                        "score": r["score"]} for r in rows]
+            return {"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "mode": "hybrid"}
+
+        service.SearchService.search = search
+
+
+def serve_with(names: list[str], argv: list[str]) -> None:
+    """`commonplace <argv>` in this process, with the proposals patched in first."""
+    apply_proposals(names)
+    from server.cli import main as cli_main
+
+    sys.argv = ["commonplace", *argv]
+    cli_main()
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # HTTP.
 
 
@@ -160,7 +261,8 @@ def wait_ready(children: Children, name: str, port: int, timeout: float = 300) -
                        f"{children.log_tail(name)}")
 
 
-def measure_http(db_path: Path, queries: list[str], warmup: int, log=print) -> dict:
+def measure_http(db_path: Path, queries: list[str], warmup: int, proposals: list[str] | None = None,
+                 log=print) -> dict:
     data = Path(tempfile.mkdtemp(prefix="cp-search-latency-"))
     children = Children(data)
     try:
@@ -168,8 +270,12 @@ def measure_http(db_path: Path, queries: list[str], warmup: int, log=print) -> d
         port = free_port()
         env = {**os.environ, "COMMONPLACE_SEED": "0", "COMMONPLACE_MODEL": common.DEFAULT_MODEL}
         started = time.perf_counter()
-        children.start("serve", [str(Path(sys.executable).parent / "commonplace"), "serve", "--host", HOST,
-                                 "--port", str(port), "--data", str(data)], env=env)
+        serve = ["serve", "--host", HOST, "--port", str(port), "--data", str(data)]
+        if proposals:
+            argv = [sys.executable, str(Path(__file__).resolve()), "--serve-with", ",".join(proposals), "--", *serve]
+        else:
+            argv = [str(Path(sys.executable).parent / "commonplace"), *serve]
+        children.start("serve", argv, env=env)
         status = wait_ready(children, "serve", port)
         log(f"  server ready in {time.perf_counter() - started:.1f} s: {status['index']}")
         conn = http.client.HTTPConnection(HOST, port, timeout=30)
@@ -262,6 +368,12 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the synthetic database")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--output", default="search_latency.json")
+    parser.add_argument("--proposals", default="",
+                        help=f"also measure with proposed fixes patched into the server: comma-separated sets of "
+                             f"{'+'.join(PROPOSALS)}, e.g. topjoin,topjoin+overlap")
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-with":  # the measured server, launched by this script
+        serve_with([n for n in sys.argv[2].split(",") if n], sys.argv[4:])
+        return 0
     args = parser.parse_args()
 
     common.warn_if_busy()
@@ -283,19 +395,22 @@ def main() -> int:
             path, info = synthetic_db(size, args.model, args.rebuild)
         print(f"{info['chunks']} chunks ({path.name})")
         entry = {"database": info, "http": measure_http(path, queries, args.warmup)}
-        if not args.no_profile:
-            entry["in_process_ms"] = profile(path, queries[args.warmup :], args.model)
         result["sizes"][str(size)] = entry
         w, t = entry["http"]["wall_ms"], entry["http"]["took_ms"]
-        print(f"  HTTP wall ms: p50 {w['p50']}  p95 {w['p95']}  p99 {w['p99']}  mean {w['mean']}   "
+        print(f"  as shipped, HTTP wall ms: p50 {w['p50']}  p95 {w['p95']}  p99 {w['p99']}  mean {w['mean']}   "
               f"(server took_ms: p50 {t['p50']}  p95 {t['p95']}  p99 {t['p99']}  mean {t['mean']})  "
               f"target p95 <= 50 ms at 100k")
-        if "in_process_ms" in entry:
-            stages = entry["in_process_ms"]
+        if not args.no_profile:
+            entry["in_process_ms"] = stages = profile(path, queries[args.warmup :], args.model)
             print("  in process, p50/p95 ms: " + ", ".join(
                 f"{name} {v['p50']}/{v['p95']}" for name, v in stages.items()))
+        for combo in [c for c in args.proposals.split(",") if c]:
+            entry.setdefault("proposals", {})[combo] = run = measure_http(path, queries, args.warmup,
+                                                                          combo.split("+"))
+            w = run["wall_ms"]
+            print(f"  with {combo}: HTTP wall ms p50 {w['p50']}  p95 {w['p95']}  p99 {w['p99']}  mean {w['mean']}")
     path = common.write_result(args.output, result)
-    print(f"wrote {path.relative_to(common.ROOT)}")
+    print(f"wrote {path}")
     return 0
 
 
