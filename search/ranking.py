@@ -54,8 +54,9 @@ def lexical_chunks(conn: Conn, query: str, limit: int = CANDIDATES) -> list[Hit]
     match = fts_query(query)
     if not match:
         return []
-    sql = """SELECT c.id, c.page_id, bm25(chunks_fts) AS rank FROM chunks_fts
-             JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"""
+    # Only the best `limit` rows are joined to chunks (joining first would join every match).
+    sql = """SELECT c.id, c.page_id, f.rank FROM (SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts
+             WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) f JOIN chunks c ON c.id = f.rowid ORDER BY f.rank"""
     return [Hit(r["id"], r["page_id"], -r["rank"]) for r in conn.execute(sql, (match, limit))]
 
 
@@ -109,12 +110,20 @@ def fuse(lexical: list[Hit], semantic: list[Hit], lexical_weight: float = LEXICA
     return sorted(fused, key=lambda h: -h.score)
 
 
+def lexical_pages(conn: Conn, query: str) -> list[Hit]:
+    return best_per_page(lexical_chunks(conn, query))
+
+
+def semantic_pages(conn: Conn, vector: np.ndarray) -> list[Hit]:
+    return best_per_page(semantic_chunks(conn, vector))
+
+
 def rank_pages(conn: Conn, query: str, vector: np.ndarray | None, mode: str, limit: int) -> list[Hit]:
     """Pages for `query`, best first. Without a vector every mode falls back to lexical."""
-    lexical = best_per_page(lexical_chunks(conn, query)) if mode != "semantic" or vector is None else []
+    lexical = lexical_pages(conn, query) if mode != "semantic" or vector is None else []
     if vector is None or mode == "lexical":
         return lexical[:limit]
-    semantic = best_per_page(semantic_chunks(conn, vector))
+    semantic = semantic_pages(conn, vector)
     if mode == "semantic":
         return semantic[:limit]
     return fuse(lexical, semantic)[:limit]

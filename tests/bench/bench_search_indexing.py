@@ -166,12 +166,13 @@ def vm_status(pid: int) -> dict:
     return out
 
 
-def server_memory(tmp: Path, model: str, timeout: float) -> dict:
+def server_memory(tmp: Path, model: str, timeout: float, extra_env: dict[str, str] | None = None) -> dict:
     data = tmp / "rss-data"
+    shutil.rmtree(data, ignore_errors=True)
     data.mkdir()
     children = Children(tmp)
     binary = str(Path(sys.executable).parent / "commonplace")
-    env = {**os.environ, "COMMONPLACE_MODEL": model}
+    env = {**os.environ, "COMMONPLACE_MODEL": model, **(extra_env or {})}
     t = time.perf_counter()
     done = subprocess.run([binary, "import", str(common.TLDR), "--data", str(data)], env=env, capture_output=True,
                           text=True, timeout=600)
@@ -215,7 +216,8 @@ def server_memory(tmp: Path, model: str, timeout: float) -> dict:
     finally:
         children.close()
     hwm = round(int(status["VmHWM"].split()[0]) / 1024, 1)
-    return {"pages": last.get("pages"), "index": last["index"], "import_s": round(import_s, 1),
+    return {"server_env": extra_env or {}, "pages": last.get("pages"), "index": last["index"],
+            "import_s": round(import_s, 1),
             "serve_to_indexed_s": round(index_s, 1),
             "chunks_per_s": round(last["index"]["chunks"] / index_s, 1), "peak_rss_mb": hwm,
             "rss_at_end_mb": round(int(status["VmRSS"].split()[0]) / 1024, 1), "threads": status.get("Threads"),
@@ -232,6 +234,8 @@ def main() -> int:
     parser.add_argument("--pages-per-batch", default="",
                         help="also measure throughput with these pages per indexing batch (comma-separated), a "
                              "what-if for search.indexer.PAGES_PER_BATCH")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment for the memory run's server (what-if, e.g. MALLOC_MMAP_THRESHOLD_=131072)")
     parser.add_argument("--rss-timeout", type=float, default=1500, help="seconds allowed for the server to index")
     parser.add_argument("--output", default="search_indexing.json")
     args = parser.parse_args()
@@ -260,8 +264,10 @@ def main() -> int:
                       f"{e['chunks_holding_the_paragraph']} hold the paragraph; re-embedded {e['re_embedded']}; "
                       f"orphan vectors {e['orphan_vectors']}")
         if not args.skip_rss:
-            print("server memory after indexing all of tldr …")
-            result["memory"] = mem = server_memory(tmp, args.model, args.rss_timeout)
+            print("server memory after indexing all of tldr …" + (f" (server env {args.server_env})"
+                                                                   if args.server_env else ""))
+            extra = dict(item.split("=", 1) for item in args.server_env)
+            result["memory"] = mem = server_memory(tmp, args.model, args.rss_timeout, extra)
             print(f"  {mem['index']['chunks']} chunks indexed in {mem['serve_to_indexed_s']} s "
                   f"({mem['chunks_per_s']} chunks/s); peak RSS (VmHWM) {mem['peak_rss_mb']} MB (target < 800 MB)")
     finally:

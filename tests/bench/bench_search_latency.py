@@ -20,6 +20,7 @@ describe) on the same database, to show where the time goes. Writes results/sear
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -132,13 +133,28 @@ def synthetic_db(target: int, model: str, rebuild: bool, log=print) -> tuple[Pat
 # Proposed fixes, measured through HTTP: `--proposals topjoin,overlap,numpybits` serves with them patched in (in
 # the measured server process only; search/ itself is unchanged). See tests/bench/README.md.
 
-PROPOSALS = ("topjoin", "overlap", "numpybits")
+PROPOSALS = ("topjoin", "overlap", "numpybits", "dfcap")
+DF_CAP = 0.1  # dfcap: words found in more than this share of chunks are left out of the FTS5 query
+_total_chunks: list[int] = []
 
 
-def _lexical_topjoin(conn, query: str, limit: int = ranking.CANDIDATES) -> list:
+def _fts_query_dfcap(conn, query: str) -> str:
+    """ranking.fts_query, then words in more than DF_CAP of the chunks dropped (all kept if all are that common),
+    each word's chunk count asked of FTS5 itself (so stemming matches the index)."""
+    words = list(dict.fromkeys(ranking._WORD.findall(query.lower())))
+    words = [w for w in words if w not in ranking.STOPWORDS] or words
+    if not _total_chunks:
+        _total_chunks.append(next(iter(conn.execute("SELECT count(*) AS n FROM chunks")))["n"])
+    cap = DF_CAP * _total_chunks[0]
+    kept = [w for w in words if next(iter(conn.execute(
+        "SELECT count(*) AS n FROM chunks_fts WHERE chunks_fts MATCH ?", (f'"{w}"',))))["n"] <= cap]
+    return " OR ".join(f'"{w}"' for w in (kept or words)[: ranking.MAX_QUERY_WORDS])
+
+
+def _lexical_topjoin(conn, query: str, limit: int = ranking.CANDIDATES, dfcap: bool = False) -> list:
     """ranking.lexical_chunks with the same results, joining `chunks` for the top `limit` matches only
     (as shipped, the join runs for every matching row before the sort)."""
-    match = ranking.fts_query(query)
+    match = _fts_query_dfcap(conn, query) if dfcap else ranking.fts_query(query)
     if not match:
         return []
     sql = """SELECT c.id, c.page_id, f.score FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts
@@ -191,7 +207,9 @@ def apply_proposals(names: list[str]) -> None:
     unknown = set(names) - set(PROPOSALS)
     if unknown:
         raise SystemExit(f"unknown proposals {sorted(unknown)}; known: {', '.join(PROPOSALS)}")
-    if "topjoin" in names:
+    if "dfcap" in names:
+        ranking.lexical_chunks = functools.partial(_lexical_topjoin, dfcap=True)
+    elif "topjoin" in names:
         ranking.lexical_chunks = _lexical_topjoin
     if "numpybits" in names:
         ranking.semantic_chunks = _semantic_numpybits
