@@ -1,1 +1,1 @@
-"""The sync protocol on the server: applying ops, the changes feed."""
+"""The sync protocol on the server: applying ops, three-way merge, conflicts, the changes feed, checkpoints."""

@@ -12,6 +12,11 @@ CONFLICT = "conflict"
 REJECTED = "rejected"
 STATUSES = (APPLIED, DUPLICATE, MERGED, CONFLICT, REJECTED)
 
+# A stored conflict is open until its author resolves it (a new revision) or discards their version.
+CONFLICT_OPEN = "open"
+CONFLICT_RESOLVED = "resolved"
+CONFLICT_DISCARDED = "discarded"
+
 # Reasons that come with `rejected`, and the plain words a person sees.
 REASONS: dict[str, str] = {
     "invalid_op": "The change is malformed.",
@@ -23,6 +28,5 @@ REASONS: dict[str, str] = {
     "bad_title": "The title cannot be used.",
     "too_large": "The page is too large.",
     "unknown_base": "The revision this change starts from is not part of this page's history.",
-    "stale_base": "The page changed since you started editing; reload it and apply your change again.",
     "op_id_taken": "This change id was already used by another account.",
 }

@@ -21,12 +21,11 @@ from server.slugs import TitleError, clean_title, slugify
 from server.templating import html_response
 from server.users import Actor
 from sync.apply import Policy, apply_op
-from sync.vocabulary import REJECTED
+from sync.vocabulary import CONFLICT, MERGED, REJECTED
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 HISTORY_PAGE = 50
-REJECTION_STATUS = {"login_required": 403, "blocked": 403, "protected": 403, "stale_base": 409,
-                    "exists": 409, "not_found": 404}
+REJECTION_STATUS = {"login_required": 403, "blocked": 403, "protected": 403, "exists": 409, "not_found": 404}
 
 
 def _page_or_404(db: Database, slug: str) -> dict[str, Any]:
@@ -47,6 +46,26 @@ def _canonical_slug(text: str) -> str | None:
         return slugify(text)
     except TitleError:
         return None
+
+
+def _after_save(request: Request, result: dict[str, Any]) -> Response | None:
+    """Where a saved edit leads: the page, a note that it was merged, or the conflict to resolve.
+
+    A merged save answers with a page (not a redirect) so the author learns whose changes joined theirs;
+    sending the form again is harmless, since the op id makes it a duplicate.
+    """
+    if result["status"] == CONFLICT:
+        return Redirect(f"/conflicts/{result['conflict_id']}", status_code=303)
+    if result["status"] == MERGED and result.get("merged_with"):
+        names = ", ".join(result["merged_with"])
+        return html_response(
+            request, "message.html", heading="Saved, merged with changes by " + names,
+            message=f"While you were editing, {names} changed other parts of this page. Both changes are in "
+                    "the page now, and the history shows each.",
+            link=wiki_href(result["slug"]), link_text="See the page")
+    if result["status"] != REJECTED:
+        return Redirect(wiki_href(result["slug"]), status_code=303)
+    return None
 
 
 def _show_page(request: Request, db: Database, slug: str) -> Response:
@@ -100,8 +119,9 @@ class WikiController(Controller):
         if op["base_rev"] is None:
             op["title"] = op["title"] or slug.replace("-", " ")
         result = db.write(apply_op, op, actor, policy)
-        if result["status"] != REJECTED:
-            return Redirect(wiki_href(result["slug"]), status_code=303)
+        saved = _after_save(request, result)
+        if saved is not None:
+            return saved
         page = db.read(pages.get_page, slug)
         return html_response(
             request, "edit.html", status_code=REJECTION_STATUS.get(result["reason"], 400), page=page,
@@ -163,7 +183,7 @@ class WikiController(Controller):
             return html_response(request, "message.html", status_code=REJECTION_STATUS.get(result["reason"], 400),
                                  heading="Could not revert", message=result["message"],
                                  link=wiki_href(slug) + "/history", link_text="Back to history")
-        return Redirect(wiki_href(slug), status_code=303)
+        return _after_save(request, result) or Redirect(wiki_href(slug), status_code=303)
 
     @post("/wiki/{slug:str}/protect", sync_to_thread=True)
     def protect_page(self, db: Database, actor: Actor, slug: str, data: Form) -> Response:

@@ -65,14 +65,14 @@ def test_editing_without_an_account_keeps_the_text_and_says_log_in(client: TestC
     assert reply.status_code == 403 and "my careful words" in reply.text and "Log in" in reply.text
 
 
-def test_stale_form_is_refused_without_losing_the_text(client: TestClient) -> None:
+def test_stale_form_becomes_a_conflict_without_losing_the_text(client: TestClient) -> None:
     signed_in(client)
     form = client.get("/wiki/welcome/edit").text
     save(client, "welcome", "someone else's change")
     reply = client.post("/wiki/welcome/edit", data={
         "csrf_token": csrf_from(form), "op_id": hidden(form, "op_id"), "base_rev": hidden(form, "base_rev"),
         "body": "my late change", "summary": ""})
-    assert reply.status_code == 409 and "my late change" in reply.text
+    assert reply.status_code == 200 and reply.url.path.startswith("/conflicts/") and "my late change" in reply.text
 
 
 def test_double_submit_makes_one_revision(client: TestClient) -> None:

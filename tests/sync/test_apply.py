@@ -11,7 +11,7 @@ from server import pages
 from server.db import Database
 from server.users import ROLE_MODERATOR, Actor, create_user
 from sync.apply import Policy, apply_op, apply_ops
-from sync.vocabulary import APPLIED, DUPLICATE, REASONS, REJECTED, STATUSES
+from sync.vocabulary import APPLIED, CONFLICT, DUPLICATE, REJECTED, STATUSES
 
 POLICY = Policy()
 
@@ -71,12 +71,12 @@ def test_replay_with_a_different_body_still_returns_the_first_result(db: Databas
     assert db.read(pages.get_page, "tea")["body"] == "Leaves."
 
 
-def test_stale_base_is_rejected_with_a_reason_until_merge_lands(db: Database, alice: Actor, bob: Actor) -> None:
+def test_stale_base_with_overlapping_change_is_a_conflict(db: Database, alice: Actor, bob: Actor) -> None:
     created = create(db, alice)
     db.write(apply_op, {"op_id": "a2", "slug": "tea", "base_rev": created["rev"], "body": "A"}, alice, POLICY)
     stale = db.write(apply_op, {"op_id": "b1", "slug": "tea", "base_rev": created["rev"], "body": "B"}, bob, POLICY)
-    assert stale["status"] == REJECTED and stale["reason"] == "stale_base"
-    assert stale["message"] == REASONS["stale_base"]
+    assert stale["status"] == CONFLICT and stale["conflict_id"]
+    assert db.read(pages.get_page, "tea")["body"] == "A"
 
 
 def test_rejections_are_not_remembered(db: Database, alice: Actor) -> None:
