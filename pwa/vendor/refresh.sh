@@ -1,13 +1,13 @@
 #!/bin/sh
-# Refreshes the vendored htmx from the npm registry. Bump VERSION and INTEGRITY
-# together (npm view htmx.org@X dist.integrity), run, and review the diff.
+# Refreshes the vendored files from the npm registry. Bump a package's version and integrity together
+# (npm view PACKAGE@X dist.integrity), run, and review the diff.
 set -eu
 
-PACKAGE=htmx.org
-VERSION=2.0.11
-# Pinned so a tampered mirror or a man in the middle cannot slip in other bytes.
-INTEGRITY=sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==
-TARBALL_URL="https://registry.npmjs.org/$PACKAGE/-/$PACKAGE-$VERSION.tgz"
+# package version integrity licence member:file ...
+PACKAGES="
+htmx.org 2.0.11 sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA== 0BSD package/dist/htmx.min.js:htmx.min.js package/LICENSE:htmx.LICENSE
+minisearch 7.2.0 sha512-dqT2XBYUOZOiC5t2HRnwADjhNS2cecp9u+TJRiJ1Qp/f5qjkeT5APcGPjHw+bz89Ms8Jp+cG4AlE+QZ/QnDglg== MIT package/dist/umd/index.js:minisearch.js package/LICENSE.txt:minisearch.LICENSE
+"
 
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
@@ -19,24 +19,34 @@ sha256() {
     fi
 }
 
-if command -v npm >/dev/null 2>&1; then
-    (cd "$tmp" && npm pack --silent "$PACKAGE@$VERSION" >/dev/null)
-else
-    curl -fsSL -o "$tmp/$PACKAGE-$VERSION.tgz" "$TARBALL_URL"
-fi
-tgz="$tmp/$PACKAGE-$VERSION.tgz"
-
-actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 | tr -d '\n')"
-if [ "$actual" != "$INTEGRITY" ]; then
-    echo "refresh.sh: $PACKAGE@$VERSION tarball integrity mismatch" >&2
-    echo "  expected $INTEGRITY" >&2
-    echo "  got      $actual" >&2
-    exit 1
-fi
-
-tar -xzf "$tgz" -C "$tmp" package/dist/htmx.min.js package/LICENSE
-cp "$tmp/package/dist/htmx.min.js" "$here/htmx.min.js"
-cp "$tmp/package/LICENSE" "$here/htmx.LICENSE"
+echo "$PACKAGES" | while read -r package version integrity licence files; do
+    [ -n "$package" ] || continue
+    tarball_url="https://registry.npmjs.org/$package/-/$package-$version.tgz"
+    work="$tmp/$package"
+    mkdir -p "$work"
+    if command -v npm >/dev/null 2>&1; then
+        (cd "$work" && npm pack --silent "$package@$version" >/dev/null)
+    else
+        curl -fsSL -o "$work/$package-$version.tgz" "$tarball_url"
+    fi
+    tgz="$work/$package-$version.tgz"
+    # Pinned so a tampered mirror or a man in the middle cannot slip in other bytes.
+    actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 | tr -d '\n')"
+    if [ "$actual" != "$integrity" ]; then
+        echo "refresh.sh: $package@$version tarball integrity mismatch" >&2
+        echo "  expected $integrity" >&2
+        echo "  got      $actual" >&2
+        exit 1
+    fi
+    for pair in $files; do
+        member=${pair%%:*}
+        file=${pair#*:}
+        tar -xzf "$tgz" -C "$work" "$member"
+        cp "$work/$member" "$here/$file"
+        echo "| \`$file\` | $package | $version | $licence | $tarball_url (\`$member\`) | \`$(sha256 "$here/$file")\` |" \
+            >> "$tmp/rows"
+    done
+done
 
 # README is generated so its checksums can never drift from the files.
 {
@@ -46,13 +56,6 @@ cp "$tmp/package/LICENSE" "$here/htmx.LICENSE"
     echo
     echo "| file | package | version | licence | source | sha256 |"
     echo "|---|---|---|---|---|---|"
-    for pair in "htmx.min.js package/dist/htmx.min.js" "htmx.LICENSE package/LICENSE"; do
-        file=${pair%% *}
-        member=${pair#* }
-        echo "| \`$file\` | $PACKAGE | $VERSION | 0BSD | $TARBALL_URL (\`$member\`) | \`$(sha256 "$here/$file")\` |"
-    done
+    cat "$tmp/rows"
 } > "$here/README.md"
-
-for file in htmx.min.js htmx.LICENSE; do
-    echo "$(sha256 "$here/$file")  $file"
-done
+cat "$here/README.md"

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page
+from playwright.sync_api import BrowserContext, BrowserType, ConsoleMessage, Error, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -110,6 +110,25 @@ def phone_context(new_context: Callable[..., BrowserContext]) -> Callable[..., B
         return new_context(**{**PHONE, **kwargs})
 
     return make
+
+
+@pytest.fixture
+def persistent_context(
+    browser_type: BrowserType, browser_type_launch_args: dict[str, Any], browser_errors: BrowserErrors
+) -> Iterator[Callable[[Path], BrowserContext]]:
+    """A factory for phone contexts on a profile folder that outlives them, like a browser restarted on
+    a phone (service worker, caches and IndexedDB persist). Ordinary contexts are incognito."""
+    opened: list[BrowserContext] = []
+
+    def make(profile: Path) -> BrowserContext:
+        context = browser_type.launch_persistent_context(profile, **browser_type_launch_args, **PHONE)
+        browser_errors.watch(context)
+        opened.append(context)
+        return context
+
+    yield make
+    for context in opened:
+        context.close()
 
 
 @pytest.fixture

@@ -23,15 +23,4 @@
       event.stopPropagation();
     }
   }, true);
-
-  if ("serviceWorker" in navigator) {
-    // After load, so registering and precaching never compete with the page
-    // itself for a slow connection.
-    window.addEventListener("load", function () {
-      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function (error) {
-        // Plain http on a LAN address has no service worker; reading online still works.
-        console.warn("Commonplace: offline support is unavailable:", error);
-      });
-    });
-  }
 })();
