@@ -10,6 +10,7 @@ for a few microseconds, whether another connection has committed since the last 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 from pathlib import Path
 
@@ -75,6 +76,12 @@ class PageCache:
             if entry is None:
                 return
         headers, body, zipped = entry
+        # A phone that has the page already pays for headers only (weak: both encodings are the same page).
+        etag = next(v for k, v in headers if k == b"etag")
+        if etag in _header(scope, b"if-none-match").split(b", "):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if zipped is not None and b"gzip" in _header(scope, b"accept-encoding"):
             headers = [*headers, (b"content-encoding", b"gzip")]
             body = zipped
@@ -105,6 +112,7 @@ class PageCache:
             await send({"type": "http.response.body", "body": body})
             return None
         headers = [(k, v + b", Accept-Encoding") if k.lower() == b"vary" else (k, v) for k, v in headers]
+        headers.append((b"etag", b'W/"' + hashlib.sha256(body).hexdigest()[:20].encode() + b'"'))
         zipped = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.pop(next(iter(self._entries)))

@@ -55,3 +55,20 @@ def test_a_bearer_readers_page_is_never_shared(live_server: LiveServer) -> None:
     assert "zq-secret-reader" in mine.text
     assert "zq-secret-reader" not in httpx.get(live_server.url + "/wiki/welcome").text
     assert "x-commonplace-shareable" not in mine.headers
+
+
+def test_a_reader_who_has_the_page_gets_304_until_it_changes(live_server: LiveServer) -> None:
+    url = live_server.url + "/wiki/how-to-edit"
+    first = httpx.get(url)
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"')
+    again = httpx.get(url, headers={"If-None-Match": etag, "Accept-Encoding": "gzip"})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    token = httpx.post(live_server.url + "/api/users", json={"username": "etag-editor", "password": "long enough"}
+                       ).json()["token"]
+    head = httpx.get(live_server.url + "/api/pages/how-to-edit").json()["rev"]
+    op = {"op_id": "etag-edit-1", "type": "edit", "slug": "how-to-edit", "base_rev": head,
+          "body": "# How to edit\n\nChanged.", "summary": "etag"}
+    httpx.post(live_server.url + "/api/sync/push", json={"device_id": "t", "ops": [op]}, headers=bearer(token))
+    changed = httpx.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag and "Changed." in changed.text
