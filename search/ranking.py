@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from search.index import VEC_TABLE, from_blob, vec_table_exists
+from search.signbits import SignBits
 from server.db import Conn
 
 MODES = ("hybrid", "semantic", "lexical")
@@ -60,13 +61,21 @@ def lexical_chunks(conn: Conn, query: str, limit: int = CANDIDATES) -> list[Hit]
     return [Hit(r["id"], r["page_id"], -r["rank"]) for r in conn.execute(sql, (match, limit))]
 
 
-def semantic_chunks(conn: Conn, vector: np.ndarray, limit: int = CANDIDATES, rescore: int = RESCORE) -> list[Hit]:
+def semantic_chunks(conn: Conn, vector: np.ndarray, limit: int = CANDIDATES, rescore: int = RESCORE,
+                    bits: SignBits | None = None) -> list[Hit]:
+    """Bit-quantised nearest chunks (from the in-memory `bits` when current, else sqlite-vec), re-scored exactly."""
     if not vec_table_exists(conn):
         return []
     query = np.asarray(vector, dtype=np.float32)
-    sql = f"""SELECT v.rowid AS id, c.page_id, c.vector FROM {VEC_TABLE} v JOIN chunks c ON c.id = v.rowid
-              WHERE v.embedding MATCH vec_quantize_binary(?) AND k = ?"""
-    rows = [r for r in conn.execute(sql, (query.tobytes(), rescore)) if r["vector"] is not None]
+    nearest = bits.nearest(conn, query, rescore) if bits is not None else None
+    if nearest is not None:
+        marks = ",".join("?" * len(nearest))
+        rows = list(conn.execute(f"SELECT id, page_id, vector FROM chunks WHERE id IN ({marks}) AND vector IS NOT NULL",
+                                 nearest)) if nearest else []
+    else:
+        sql = f"""SELECT v.rowid AS id, c.page_id, c.vector FROM {VEC_TABLE} v JOIN chunks c ON c.id = v.rowid
+                  WHERE v.embedding MATCH vec_quantize_binary(?) AND k = ?"""
+        rows = [r for r in conn.execute(sql, (query.tobytes(), rescore)) if r["vector"] is not None]
     if not rows:
         return []
     matrix = np.vstack([from_blob(r["vector"]) for r in rows])
@@ -114,16 +123,17 @@ def lexical_pages(conn: Conn, query: str) -> list[Hit]:
     return best_per_page(lexical_chunks(conn, query))
 
 
-def semantic_pages(conn: Conn, vector: np.ndarray) -> list[Hit]:
-    return best_per_page(semantic_chunks(conn, vector))
+def semantic_pages(conn: Conn, vector: np.ndarray, bits: SignBits | None = None) -> list[Hit]:
+    return best_per_page(semantic_chunks(conn, vector, bits=bits))
 
 
-def rank_pages(conn: Conn, query: str, vector: np.ndarray | None, mode: str, limit: int) -> list[Hit]:
+def rank_pages(conn: Conn, query: str, vector: np.ndarray | None, mode: str, limit: int,
+               bits: SignBits | None = None) -> list[Hit]:
     """Pages for `query`, best first. Without a vector every mode falls back to lexical."""
     lexical = lexical_pages(conn, query) if mode != "semantic" or vector is None else []
     if vector is None or mode == "lexical":
         return lexical[:limit]
-    semantic = semantic_pages(conn, vector)
+    semantic = semantic_pages(conn, vector, bits)
     if mode == "semantic":
         return semantic[:limit]
     return fuse(lexical, semantic)[:limit]
@@ -141,7 +151,7 @@ def describe(conn: Conn, hits: list[Hit]) -> list[dict[str, Any]]:
     return out
 
 
-def related_pages(conn: Conn, page_id: int, limit: int = 5) -> list[dict[str, Any]]:
+def related_pages(conn: Conn, page_id: int, limit: int = 5, bits: SignBits | None = None) -> list[dict[str, Any]]:
     """Nearest pages to this page's mean chunk vector."""
     vectors = [from_blob(r["vector"]) for r in conn.execute(
         "SELECT vector FROM chunks WHERE page_id = ? AND vector IS NOT NULL", (page_id,))]
@@ -149,5 +159,5 @@ def related_pages(conn: Conn, page_id: int, limit: int = 5) -> list[dict[str, An
         return []
     centre = np.mean(vectors, axis=0)
     centre = centre / (np.linalg.norm(centre) or 1.0)
-    hits = [h for h in best_per_page(semantic_chunks(conn, centre, limit=60)) if h.page_id != page_id]
+    hits = [h for h in best_per_page(semantic_chunks(conn, centre, limit=60, bits=bits)) if h.page_id != page_id]
     return describe(conn, hits[:limit])

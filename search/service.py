@@ -10,6 +10,7 @@ from typing import Any
 from search import index, ranking
 from search.embedder import LazyEmbedder
 from search.indexer import Indexer
+from search.signbits import SignBits
 from server.db import Database
 
 SNIPPET_CHARS = 200
@@ -39,6 +40,7 @@ class SearchService:
         self.db = db
         self.embedder = LazyEmbedder(model)
         self.indexer = Indexer(db, self.embedder)
+        self.bits = SignBits(db)
 
     def start(self) -> None:
         self.embedder.start()
@@ -78,12 +80,12 @@ class SearchService:
             # hybrid query costs about the slower of the two rather than their sum.
             lexical = _LEXICAL_POOL.submit(self.db.read, ranking.lexical_pages, query)
             vector = model.encode([query])[0]
-            semantic = self.db.read(ranking.semantic_pages, vector)
+            semantic = self.db.read(ranking.semantic_pages, vector, self.bits)
             used, hits = mode, ranking.fuse(lexical.result(), semantic)[:limit]
         else:
             vector = model.encode([query])[0] if model is not None and has_words else None
             used = mode if vector is not None or mode == "lexical" else "lexical"
-            hits = self.db.read(ranking.rank_pages, query, vector, used, limit) if query else []
+            hits = self.db.read(ranking.rank_pages, query, vector, used, limit, self.bits) if query else []
         rows = self.db.read(ranking.describe, hits)
         results = [{"slug": r["slug"], "title": r["title"], "snippet": make_snippet(r["text"], query),
                     "score": r["score"]} for r in rows]
@@ -94,4 +96,5 @@ class SearchService:
         return reply
 
     def related(self, page_id: int, limit: int = 5) -> list[dict[str, Any]]:
-        return [{"slug": r["slug"], "title": r["title"]} for r in self.db.read(ranking.related_pages, page_id, limit)]
+        rows = self.db.read(ranking.related_pages, page_id, limit, self.bits)
+        return [{"slug": r["slug"], "title": r["title"]} for r in rows]

@@ -164,6 +164,20 @@ MIGRATIONS: list[str] = [
     DROP TABLE embedding_cache;
     ALTER TABLE embedding_cache_rowid RENAME TO embedding_cache;
     """,
+    # 5: a counter of changes to the set of chunk vectors, so search's in-memory copy of the sign bits
+    # (search/signbits.py) knows, for the price of one row read, whether it is still current.
+    """
+    INSERT OR IGNORE INTO search_meta (key, value) VALUES ('vectors_version', '0');
+    CREATE TRIGGER chunks_vectors_insert AFTER INSERT ON chunks WHEN new.vector IS NOT NULL BEGIN
+        UPDATE search_meta SET value = value + 1 WHERE key = 'vectors_version';
+    END;
+    CREATE TRIGGER chunks_vectors_delete AFTER DELETE ON chunks WHEN old.vector IS NOT NULL BEGIN
+        UPDATE search_meta SET value = value + 1 WHERE key = 'vectors_version';
+    END;
+    CREATE TRIGGER chunks_vectors_update AFTER UPDATE OF vector ON chunks BEGIN
+        UPDATE search_meta SET value = value + 1 WHERE key = 'vectors_version';
+    END;
+    """,
 ]
 
 
