@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -17,14 +17,18 @@ from search.service import SearchService
 from server.auth import csrf_guard
 from server.controllers.accounts import AccountController
 from server.controllers.api_accounts import AccountApiController
+from server.controllers.api_bulk import BulkApiController
+from server.controllers.api_me import MeApiController
 from server.controllers.api_pages import PageApiController
 from server.controllers.api_search import SearchApiController
 from server.controllers.api_sync import SyncApiController
+from server.controllers.conflicts import ConflictController
 from server.controllers.shell import ShellController
 from server.controllers.wiki import WikiController
 from server.db import Database
 from server.dependencies import provide_actor, provide_db, provide_policy, provide_search, provide_settings
 from server.page_cache import PageCache
+from server.ratelimit import Rate, RateLimiter, rate_limit_middleware
 from server.seed import seed_if_empty
 from server.settings import Settings
 from server.static_build import HASHED_NAME, build_static
@@ -70,10 +74,12 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
     headings = {400: "That request could not be understood", 401: "Log in needed", 403: "Not allowed",
                 404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many requests"}
     # Litestar skips after_request for responses made by exception handlers.
-    return set_security_headers(html_response(
+    response = html_response(
         request, "message.html", status_code=exc.status_code,
         heading=headings.get(exc.status_code, "Something went wrong"),
-        message=exc.detail, link="/", link_text="Go to the front page"))
+        message=exc.detail, link="/", link_text="Go to the front page")
+    response.headers.update(exc.headers or {})  # Retry-After on 429
+    return set_security_headers(response)
 
 
 def handle_server_error(request: Request, exc: Exception) -> Response:
@@ -95,14 +101,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     static_dir, static_names = build_static(settings.data)
     search = SearchService(db, settings.model)
     app = Litestar(
-        route_handlers=[WikiController, AccountController, ShellController, AccountApiController,
-                        PageApiController, SearchApiController, SyncApiController],
+        # The OpenAPI schema describes the JSON API; the HTML pages are left out (it would call them JSON).
+        route_handlers=[Router("/", route_handlers=[WikiController, AccountController, ShellController,
+                                                    ConflictController], include_in_schema=False),
+                        AccountApiController, PageApiController, SearchApiController, SyncApiController,
+                        BulkApiController, MeApiController],
         dependencies={"db": Provide(provide_db, sync_to_thread=False),
                       "settings": Provide(provide_settings, sync_to_thread=False),
                       "policy": Provide(provide_policy, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "search": Provide(provide_search, sync_to_thread=False)},
         guards=[csrf_guard],
+        middleware=[rate_limit_middleware],
         after_request=add_security_headers,
         exception_handlers={HTTPException: handle_http_error, Exception: handle_server_error},
         on_startup=[lambda: search.start()],
@@ -115,6 +125,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.db = db
     app.state.search = search
     app.state.settings = settings
+    app.state.ratelimiter = RateLimiter({
+        "login": Rate.parse(settings.rate_login), "signup": Rate.parse(settings.rate_signup),
+        "edit": Rate.parse(settings.rate_edit), "search": Rate.parse(settings.rate_search)})
     app.state.policy = Policy(anonymous_edits=settings.anonymous_edits, max_page_bytes=settings.max_page_bytes)
     app.state.templates = build_environment(static_names, settings)
     app.state.static_names = static_names

@@ -1,4 +1,4 @@
-"""The `commonplace` command: serve, import, user, backup."""
+"""The `commonplace` command: serve, import, reindex, user, backup, maintain."""
 
 from __future__ import annotations
 
@@ -170,6 +170,38 @@ def user_role(name: str, role: str, data: Path | None) -> None:
     click.echo(f"{name} is now a {role}.")
 
 
+def _set_blocked(name: str, data: Path | None, blocked: bool) -> None:
+    from server.db import Database
+    from server.users import find_user, set_blocked
+
+    db = Database(_settings(data).db_path)
+    try:
+        user = db.read(find_user, name)
+        if user is None:
+            raise click.ClickException(f"There is no account called {name}.")
+        db.write(set_blocked, user["username"], blocked)
+    finally:
+        db.close()
+
+
+@user.command(name="block")
+@click.argument("name")
+@data_option
+def user_block(name: str, data: Path | None) -> None:
+    """Block the account NAME: its sessions and tokens stop working at once and it cannot log in or edit."""
+    _set_blocked(name, data, True)
+    click.echo(f"{name} is blocked; its sessions have ended.")
+
+
+@user.command(name="unblock")
+@click.argument("name")
+@data_option
+def user_unblock(name: str, data: Path | None) -> None:
+    """Lift the block on the account NAME (it logs in again to get a new session)."""
+    _set_blocked(name, data, False)
+    click.echo(f"{name} is no longer blocked.")
+
+
 @main.command()
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @data_option
@@ -183,6 +215,27 @@ def backup(dest: Path, data: Path | None) -> None:
     except BackupProblem as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Backed up to {dest} ({size / 1e6:.1f} MB); integrity check ok.")
+
+
+@main.command()
+@click.option("--prune-cache", is_flag=True,
+              help="Also drop cached vectors of text no page holds now (most space back; a revert to old text "
+                   "embeds it again).")
+@data_option
+def maintain(prune_cache: bool, data: Path | None) -> None:
+    """Reclaim space: rebuild the vector index without deleted rows, optimize the word index, VACUUM."""
+    from server.maintenance import maintain as run_maintenance
+
+    settings = _settings(data)
+    if not settings.db_path.exists():
+        raise click.ClickException(f"There is no database at {settings.db_path}; check --data.")
+    started = time.perf_counter()
+    report = run_maintenance(settings.db_path, prune_cache=prune_cache)
+    if prune_cache:
+        click.echo(f"Dropped {report.cache_rows_dropped} cached vectors no page uses.")
+    click.echo(f"Rebuilt the vector index ({report.vectors} vectors), optimized the word index and vacuumed in "
+               f"{time.perf_counter() - started:.1f} s: {report.bytes_before / 1e6:.1f} MB -> "
+               f"{report.bytes_after / 1e6:.1f} MB ({report.reclaimed / 1e6:.1f} MB reclaimed).")
 
 
 if __name__ == "__main__":

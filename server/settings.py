@@ -46,6 +46,15 @@ class Settings:
     seed: bool = field(
         default=True, metadata={"help": "Load the starter commons into an empty database."}
     )
+    # Rate limits, COUNT/SECONDS per client address and per account (`off` for none); see server/ratelimit.py.
+    rate_login: str = field(
+        default="10/60", metadata={"help": "Log-in attempts per address and per account name."}
+    )
+    rate_signup: str = field(default="20/3600", metadata={"help": "Sign-ups per address."})
+    rate_edit: str = field(
+        default="120/60", metadata={"help": "Pushes and edit-form saves per address and per account."}
+    )
+    rate_search: str = field(default="300/60", metadata={"help": "Searches per address and per account."})
 
     @property
     def db_path(self) -> Path:

@@ -143,5 +143,12 @@ def set_role(conn: Conn, username: str, role: str) -> None:
     conn.execute("UPDATE users SET role = ? WHERE username = ?", (role, username))
 
 
+def set_blocked(conn: Conn, username: str, blocked: bool) -> None:
+    """Block or unblock an account. Blocking also ends its sessions and tokens, so unblocking needs a new log-in."""
+    conn.execute("UPDATE users SET blocked = ? WHERE username = ?", (int(blocked), username))
+    if blocked:
+        conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)", (username,))
+
+
 def count_users(conn: Conn) -> int:
     return next(iter(conn.execute("SELECT count(*) AS n FROM users")))["n"]

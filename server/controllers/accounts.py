@@ -1,9 +1,10 @@
-"""HTML sign-up, log-in, log-out, user pages and moderator rollback."""
+"""HTML sign-up, log-in, log-out, user pages, and moderator rollback and blocking."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -17,9 +18,10 @@ from server.auth import SESSION_COOKIE
 from server.clock import now_iso, parse_iso
 from server.db import Database
 from server.pages import user_contributions
+from server.ratelimit import check_login_account
 from server.settings import Settings
 from server.templating import html_response
-from server.users import AccountError, Actor, delete_session, find_user
+from server.users import AccountError, Actor, delete_session, find_user, set_blocked
 from sync.apply import Policy
 from sync.rollback import roll_back_user
 
@@ -53,6 +55,7 @@ class AccountController(Controller):
     @post("/login", sync_to_thread=True)
     def post_login(self, request: Request, db: Database, settings: Settings, data: Form) -> Response:
         username, target = _text(data, "username"), safe_next(_text(data, "next") or "/")
+        check_login_account(request, username)
         token = log_in(db, username, _text(data, "password"), settings)
         if token is None:
             return html_response(request, "login.html", status_code=401, next=target, username=username,
@@ -107,3 +110,16 @@ class AccountController(Controller):
                              message=f"Restored {reverted} page{'s' if reverted != 1 else ''} to the last "
                                      f"revision before {username}'s edits.",
                              link=f"/users/{username}", link_text=f"Back to {username}")
+
+    @post("/users/{username:str}/block", sync_to_thread=True)
+    def block_user(self, db: Database, actor: Actor, username: str, data: Form) -> Response:
+        """Moderators: `blocked=1` blocks the account (its sessions end at once), `blocked=0` lifts the block."""
+        if not actor.is_moderator:
+            raise PermissionDeniedException("Only moderators can block accounts.")
+        user = db.read(find_user, username)
+        if user is None:
+            raise NotFoundException("There is no account with that name.")
+        if user["id"] == actor.user_id:
+            raise PermissionDeniedException("You cannot block your own account.")
+        db.write(set_blocked, user["username"], _text(data, "blocked") == "1")
+        return Redirect(f"/users/{quote(user['username'], safe='')}", status_code=303)

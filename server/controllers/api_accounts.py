@@ -12,6 +12,7 @@ from server.accounts import log_in, sign_up
 from server.auth import SESSION_COOKIE, bearer_token
 from server.controllers.accounts import session_cookie
 from server.db import Database
+from server.ratelimit import check_login_account
 from server.settings import Settings
 from server.users import AccountError, clean_username, delete_session
 
@@ -45,8 +46,10 @@ class AccountApiController(Controller):
         return Response(reply, status_code=201, cookies=[session_cookie(token, settings)])
 
     @post("/session", sync_to_thread=True, status_code=200)
-    def create_session(self, db: Database, settings: Settings, data: JSONBody[Credentials]) -> Response[SessionReply]:
+    def create_session(self, request: Request, db: Database, settings: Settings,
+                       data: JSONBody[Credentials]) -> Response[SessionReply]:
         """Log in. Use the token as `Authorization: Bearer <token>`, or rely on the cookie."""
+        check_login_account(request, data.username)
         token = log_in(db, data.username, data.password, settings)
         if token is None:
             raise NotAuthorizedException("That username and password do not match.")

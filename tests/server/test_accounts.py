@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import replace
 
 from conftest import bearer, new_op, push, sign_up
 from litestar.testing import TestClient
 
+from server.app import create_app
+from server.settings import Settings
 from server.users import ROLE_MODERATOR, set_role
 
 
@@ -69,6 +73,21 @@ def test_login_does_not_reveal_whether_an_account_exists(client: TestClient) -> 
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
     assert client.post("/api/session", json={"username": "known", "password": "right password"}).status_code == 200
+
+
+def test_login_takes_about_as_long_for_a_missing_account(settings: Settings) -> None:
+    """A missing account is checked against a dummy argon2 hash, so timing does not tell it apart."""
+    with TestClient(create_app(replace(settings, rate_login="off"))) as client:
+        sign_up(client, "timed", "right password")
+        times: dict[str, list[float]] = {"timed": [], "nobody-at-all": []}
+        for _ in range(7):  # interleaved, so that load from other processes hits both alike
+            for username, seconds in times.items():
+                started = time.perf_counter()
+                reply = client.post("/api/session", json={"username": username, "password": "wrong one"})
+                seconds.append(time.perf_counter() - started)
+                assert reply.status_code == 401
+    known, missing = (sorted(seconds)[3] for seconds in times.values())
+    assert 0.4 < missing / known < 2.5, (known, missing)
 
 
 def test_login_form_and_logout(client: TestClient) -> None:

@@ -39,7 +39,9 @@ STRINGS = load_strings() if NAUGHTY_FILE.exists() else []
 
 @pytest.fixture(scope="module")
 def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(data=tmp_path_factory.mktemp("naughty") / "data", model="hashing")
+    # Rate limits off: the module signs up, logs in and searches hundreds of times from one address.
+    settings = Settings(data=tmp_path_factory.mktemp("naughty") / "data", model="hashing", rate_login="off",
+                        rate_signup="off", rate_edit="off", rate_search="off")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
