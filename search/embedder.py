@@ -51,6 +51,8 @@ class Embedder(Protocol):
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
+    def encode_query(self, text: str) -> np.ndarray: ...
+
     def count_tokens(self, text: str) -> int: ...
 
 
@@ -100,6 +102,9 @@ class HashingEmbedder:
             else:
                 vector /= norm
         return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
     def count_tokens(self, text: str) -> int:
         """Words and punctuation marks plus the two special tokens: close to (a little under) WordPiece."""
@@ -202,8 +207,31 @@ class SentenceTransformerEmbedder:
             backend.no_padding()
         self._backend: Any = backend
         self._count_lock = threading.Lock()
+        import torch
+
+        self._torch = torch
+        self._batch_threads = torch.get_num_threads()
+        self._threads_here = threading.local()
+
+    def _use_threads(self, count: int) -> None:
+        """torch's intra-op thread count for the calling thread (torch keeps it per thread once set).
+
+        A query is one short text: on one thread it takes 8 ms instead of 13 ms on two, and it leaves the other
+        core to the word search running beside it (search/service.py). Batches of chunks use every core.
+        """
+        if getattr(self._threads_here, "count", None) != count:
+            self._torch.set_num_threads(count)
+            self._threads_here.count = count
+
+    def encode_query(self, text: str) -> np.ndarray:
+        self._use_threads(1)
+        return self._encode([text])[0]
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        self._use_threads(self._batch_threads)
+        return self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.encode(

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import apsw
 import numpy as np
 
 from search.index import VEC_TABLE, from_blob, vec_table_exists
@@ -35,6 +36,13 @@ ours out over own same she should so some such than that the their theirs them t
 through to too under until up very was we were what when where which while who whom why will with would you your
 """.split())
 MAX_QUERY_WORDS = 24
+# FTS5 scores every posting of every query word, so a query costs about the sum of its words' chunk counts. Words
+# are taken rarest first up to this many postings; the common ones left out weigh little in bm25 anyway. At 100k
+# chunks this halves the slowest word searches (p95 39 -> 19 ms of CPU); a collection of SciFact's 10k chunks is
+# rarely pruned (tests/bench/README.md).
+POSTINGS_BUDGET = 30_000
+# The tokenizer of chunks_fts (server/migrations.py, migration 2), to count postings the way the index keeps them.
+FTS_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])
 
 
 @dataclass
@@ -44,21 +52,51 @@ class Hit:
     score: float
 
 
-def fts_query(query: str) -> str:
-    """Any of the words, each quoted so FTS5 syntax in the query is taken literally."""
+def query_words(query: str) -> list[str]:
+    """The query's distinct words, lower-cased, without stopwords (unless there is nothing else)."""
     words = list(dict.fromkeys(_WORD.findall(query.lower())))
-    content = [w for w in words if w not in STOPWORDS] or words
-    return " OR ".join(f'"{w}"' for w in content[:MAX_QUERY_WORDS])
+    return ([w for w in words if w not in STOPWORDS] or words)[:MAX_QUERY_WORDS]
 
 
-def lexical_chunks(conn: Conn, query: str, limit: int = CANDIDATES) -> list[Hit]:
-    match = fts_query(query)
-    if not match:
+def fts_query(words: list[str] | str) -> str:
+    """Any of the words, each quoted so FTS5 syntax in the query is taken literally."""
+    return " OR ".join(f'"{w}"' for w in (query_words(words) if isinstance(words, str) else words))
+
+
+def within_budget(words: list[str], postings: dict[str, int], budget: int = POSTINGS_BUDGET) -> list[str]:
+    """The rarest words whose postings fit the budget (always at least the rarest one), in query order."""
+    kept: set[str] = set()
+    total = 0
+    for word in sorted(words, key=lambda w: postings.get(w, 0)):
+        if kept and total + postings.get(word, 0) > budget:
+            break
+        kept.add(word)
+        total += postings.get(word, 0)
+    return [w for w in words if w in kept]
+
+
+def word_postings(conn: Conn, words: list[str]) -> dict[str, int]:
+    """How many chunks hold each word, as FTS5 keeps it (stemmed); a word of several tokens sums them."""
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
+    tokenizer = conn.fts5_tokenizer(*FTS_TOKENIZER)
+    out = {}
+    for word in words:
+        tokens = {t[2] for t in tokenizer(word.encode(), apsw.FTS5_TOKENIZE_QUERY, None)}
+        out[word] = sum(row["doc"] for t in tokens for row in conn.execute(
+            "SELECT doc FROM temp.chunks_vocab WHERE term = ?", (t,)))
+    return out
+
+
+def lexical_chunks(conn: Conn, query: str, limit: int = CANDIDATES, budget: int | None = None) -> list[Hit]:
+    words = query_words(query)
+    if len(words) > 1:
+        words = within_budget(words, word_postings(conn, words), POSTINGS_BUDGET if budget is None else budget)
+    if not words:
         return []
     # Only the best `limit` rows are joined to chunks (joining first would join every match).
     sql = """SELECT c.id, c.page_id, f.rank FROM (SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts
              WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) f JOIN chunks c ON c.id = f.rowid ORDER BY f.rank"""
-    return [Hit(r["id"], r["page_id"], -r["rank"]) for r in conn.execute(sql, (match, limit))]
+    return [Hit(r["id"], r["page_id"], -r["rank"]) for r in conn.execute(sql, (fts_query(words), limit))]
 
 
 def semantic_chunks(conn: Conn, vector: np.ndarray, limit: int = CANDIDATES, rescore: int = RESCORE,

@@ -79,11 +79,11 @@ class SearchService:
             # The word search runs while the model embeds the query: both release the GIL, so on two cores a
             # hybrid query costs about the slower of the two rather than their sum.
             lexical = _LEXICAL_POOL.submit(self.db.read, ranking.lexical_pages, query)
-            vector = model.encode([query])[0]
+            vector = model.encode_query(query)
             semantic = self.db.read(ranking.semantic_pages, vector, self.bits)
             used, hits = mode, ranking.fuse(lexical.result(), semantic)[:limit]
         else:
-            vector = model.encode([query])[0] if model is not None and has_words else None
+            vector = model.encode_query(query) if model is not None and has_words else None
             used = mode if vector is not None or mode == "lexical" else "lexical"
             hits = self.db.read(ranking.rank_pages, query, vector, used, limit, self.bits) if query else []
         rows = self.db.read(ranking.describe, hits)

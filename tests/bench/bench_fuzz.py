@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 import httpx
+from loadgen import NO_LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
-NO_LIMITS = {f"COMMONPLACE_RATE_{name}": "off" for name in ("LOGIN", "SIGNUP", "EDIT", "SEARCH")}
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 
 

@@ -26,10 +26,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+from loadgen import NO_LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
 TLDR = ROOT.parent / "shared" / "data" / "tldr" / "pages.jsonl"
-NO_LIMITS = {f"COMMONPLACE_RATE_{name}": "off" for name in ("LOGIN", "SIGNUP", "EDIT", "SEARCH")}
 QUERIES = ["list files", "compress a folder", "network", "git commit", "docker", "find text", "disk usage",
            "copy", "process", "archive"]
 

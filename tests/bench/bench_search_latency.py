@@ -34,7 +34,7 @@ from pathlib import Path
 
 import bench_search_common as common
 import numpy as np
-from loadgen import HOST, Children, free_port
+from loadgen import HOST, NO_LIMITS, Children, free_port
 
 from search import index, ranking
 from search.chunking import chunk_page
@@ -287,7 +287,7 @@ def measure_http(db_path: Path, queries: list[str], warmup: int, proposals: list
     try:
         shutil.copyfile(db_path, data / "commonplace.db")
         port = free_port()
-        env = {**os.environ, "COMMONPLACE_SEED": "0", "COMMONPLACE_MODEL": common.DEFAULT_MODEL}
+        env = {**os.environ, "COMMONPLACE_SEED": "0", "COMMONPLACE_MODEL": common.DEFAULT_MODEL, **NO_LIMITS}
         started = time.perf_counter()
         serve = ["serve", "--host", HOST, "--port", str(port), "--data", str(data)]
         if proposals:
@@ -341,6 +341,7 @@ def vm_hwm_mb(pid: int) -> float | None:
 def profile(db_path: Path, queries: list[str], model: str) -> dict:
     """Each stage of a hybrid query, timed separately, on the same database (a read-only connection)."""
     embedder = load_embedder(model)
+    Database(db_path).close()  # migrated as the server would (the sign bits need migration 5's counter)
     conn = connect(db_path, readonly=True)
     stages: dict[str, list[float]] = {k: [] for k in ("embed", "fts", "bit_knn", "rescore_fetch", "rescore_math",
                                                        "group_fuse", "describe", "total", "signbits_knn")}
@@ -353,11 +354,11 @@ def profile(db_path: Path, queries: list[str], model: str) -> dict:
                   WHERE v.embedding MATCH vec_quantize_binary(?) AND k = ?"""
     fetch_sql = "SELECT id, page_id, vector FROM chunks WHERE id IN ({})"
     for q in queries[:10]:  # warm-up
-        vector = embedder.encode([q])[0]
+        vector = embedder.encode_query(q)
         ranking.rank_pages(conn, q, vector, "hybrid", 10)
     for q in queries:
         t0 = time.perf_counter()
-        vector = embedder.encode([q])[0]
+        vector = embedder.encode_query(q)
         t1 = time.perf_counter()
         conn.execute("BEGIN")
         lexical = ranking.lexical_chunks(conn, q)

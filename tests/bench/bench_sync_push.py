@@ -35,6 +35,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from loadgen import NO_LIMITS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -49,7 +50,7 @@ def free_port() -> int:
 
 def start_server(data: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "COMMONPLACE_MODEL": "hashing", "COMMONPLACE_SEED": "false"}
+    env = {**os.environ, "COMMONPLACE_MODEL": "hashing", "COMMONPLACE_SEED": "false", **NO_LIMITS}
     process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data", str(data)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

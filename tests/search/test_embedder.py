@@ -203,3 +203,9 @@ def test_lazy_does_not_block_the_caller(real: Embedder) -> None:
     first = lazy.get(timeout=0)  # never waits
     assert first is None or first is real
     assert lazy.get(timeout=60) is real and lazy.ready
+
+
+def test_a_query_embedded_on_one_thread_matches_the_batch_vector(real: Embedder) -> None:
+    text = "how do I keep a sourdough starter alive"
+    assert np.allclose(real.encode_query(text), real.encode([text])[0], atol=1e-5)
+    assert np.array_equal(HashingEmbedder().encode_query(text), HashingEmbedder().encode([text])[0])
