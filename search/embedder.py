@@ -32,8 +32,9 @@ BATCH_SIZE = 16
 DIM = 384
 # Allocations from this size up get their own mmap and go back to the system when freed. glibc otherwise raises
 # its threshold as torch frees large activations, and the heap keeps every batch's high-water mark: indexing the
-# tldr commons peaked at 1.2 GB instead of ~0.7 GB (tests/bench/README.md).
-MMAP_THRESHOLD = 1 << 20
+# tldr commons peaked at 1.2 GB. Encoding 1,200 chunks (tests/bench/README.md): glibc's default 28.7 s, 852 MB
+# peak; 1 MB 39.1 s, 625 MB; 2 MB 37.9 s, 626 MB; 4 MB 34.8 s, 671 MB (but the server then peaked at 820 MB).
+MMAP_THRESHOLD = 2 << 20
 
 # How the wording of error messages tells people to pick another model; kept in one place.
 MODEL_HINT = "set COMMONPLACE_MODEL to a local sentence-transformers folder, or to 'hashing' (no model needed)"
