@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, Response, delete, post
-from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.exceptions import ClientException, NotAuthorizedException, TooManyRequestsException
 from litestar.params import JSONBody
 
 from server.accounts import log_in, sign_up
@@ -34,7 +34,7 @@ class AccountApiController(Controller):
     path = "/api"
     tags = ["accounts"]
 
-    @post("/users", sync_to_thread=True, status_code=201)
+    @post("/users", sync_to_thread=True, status_code=201, raises=[TooManyRequestsException])
     def create_account(self, db: Database, settings: Settings, data: JSONBody[Credentials]) -> Response[SessionReply]:
         """Sign up; the reply carries a token and sets the session cookie, as log-in does."""
         try:
@@ -45,7 +45,7 @@ class AccountApiController(Controller):
                              expires_in_days=settings.session_days)
         return Response(reply, status_code=201, cookies=[session_cookie(token, settings)])
 
-    @post("/session", sync_to_thread=True, status_code=200)
+    @post("/session", sync_to_thread=True, status_code=200, raises=[NotAuthorizedException, TooManyRequestsException])
     def create_session(self, request: Request, db: Database, settings: Settings,
                        data: JSONBody[Credentials]) -> Response[SessionReply]:
         """Log in. Use the token as `Authorization: Bearer <token>`, or rely on the cookie."""

@@ -30,7 +30,7 @@ class PageApiController(Controller):
         """Health and counts: pages, revisions, and the search index (pages pending, chunks, model)."""
         return {**db.read(pages.counts), "index": search.status()}
 
-    @get("/pages/{slug:str}", sync_to_thread=True)
+    @get("/pages/{slug:str}", sync_to_thread=True, raises=[NotFoundException])
     def get_page(self, request: Request, db: Database, slug: str) -> Response[dict[str, Any]]:
         """The page's head revision; send `If-None-Match` with the ETag to get 304 when unchanged."""
         page = _page_or_404(db, slug)
@@ -42,7 +42,7 @@ class PageApiController(Controller):
         return Response(content={**body, "seq": page["seq"], "protected": bool(page["protected"])},
                         headers=headers)
 
-    @get("/pages/{slug:str}/history", sync_to_thread=True)
+    @get("/pages/{slug:str}/history", sync_to_thread=True, raises=[NotFoundException])
     def get_page_history(self, db: Database, slug: str, limit: int = 50, before: int | None = None) -> dict[str, Any]:
         """Revisions, newest first; page with `before=<seq of the last one>`."""
         page = _page_or_404(db, slug)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, TooManyRequestsException
 
 from search.ranking import MODES
 from search.service import MAX_LIMIT, MAX_QUERY_CHARS, SearchService
@@ -24,7 +24,7 @@ class SearchApiController(Controller):
     path = "/api"
     tags = ["search"]
 
-    @get("/search", sync_to_thread=True)
+    @get("/search", sync_to_thread=True, raises=[TooManyRequestsException])
     def search_pages(self, search: SearchService, q: str = "", limit: int = 10, mode: str = "hybrid") -> dict[str, Any]:
         """Pages matching `q`, best first, each with a snippet. `mode`: hybrid (default), semantic or lexical.
 

@@ -14,6 +14,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    TooManyRequestsException,
 )
 from litestar.params import JSONBody
 from litestar.serialization import encode_json
@@ -79,6 +80,16 @@ def _check_device_id(device_id: str | None) -> None:
         raise ClientException(f"device_id has 1 to {MAX_DEVICE_ID_CHARS} characters.")
 
 
+class ConflictSettled(HTTPException):
+    """The conflict was already resolved or discarded."""
+
+    status_code = 409
+
+
+# What the conflict endpoints may answer besides 200, for the OpenAPI schema.
+CONFLICT_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ConflictSettled]
+
+
 def _conflict_call(db: Database, fn: Any, *args: Any, write: bool = False) -> dict[str, Any]:
     """Run a conflict action and turn its ConflictError into 404, 403, 409 or 400."""
     try:
@@ -89,6 +100,8 @@ def _conflict_call(db: Database, fn: Any, *args: Any, write: bool = False) -> di
             raise NotFoundException(str(exc)) from exc
         if status == 403:
             raise PermissionDeniedException(str(exc)) from exc
+        if status == 409:
+            raise ConflictSettled(str(exc), extra=exc.extra or None) from exc
         raise HTTPException(str(exc), status_code=status, extra=exc.extra or None) from exc
 
 
@@ -106,7 +119,7 @@ class SyncApiController(Controller):
     path = "/api/sync"
     tags = ["sync"]
 
-    @post("/push", sync_to_thread=True, status_code=200)
+    @post("/push", sync_to_thread=True, status_code=200, raises=[NotAuthorizedException, TooManyRequestsException])
     def push_ops(self, db: Database, actor: Actor, policy: Policy, data: JSONBody[PushRequest]) -> PushReply:
         """Apply ops in order; each result is `applied`, `duplicate`, `merged`, `conflict` or `rejected`.
 
@@ -145,19 +158,19 @@ class SyncApiController(Controller):
         """The caller's open conflicts: op, base, current head, their version and a merge proposal."""
         return {"conflicts": db.read(list_conflicts, _signed_in(actor).user_id)}
 
-    @get("/conflicts/{conflict_id:str}", sync_to_thread=True)
+    @get("/conflicts/{conflict_id:str}", sync_to_thread=True, raises=CONFLICT_ERRORS)
     def get_conflict(self, db: Database, actor: Actor, conflict_id: str) -> dict[str, Any]:
         """One of the caller's conflicts, open or closed."""
         return _conflict_call(db, get_conflict, conflict_id, _signed_in(actor))
 
-    @post("/conflicts/{conflict_id:str}/resolve", sync_to_thread=True, status_code=200)
+    @post("/conflicts/{conflict_id:str}/resolve", sync_to_thread=True, status_code=200, raises=CONFLICT_ERRORS)
     def resolve_conflict(self, db: Database, actor: Actor, policy: Policy, conflict_id: str,
                          data: JSONBody[Resolution]) -> dict[str, Any]:
         """`{body, title?}` becomes a new revision on top of the current head; the conflict is resolved."""
         return _conflict_call(db, resolve_conflict, conflict_id, _signed_in(actor), policy, data.body,
                               data.title, write=True)
 
-    @post("/conflicts/{conflict_id:str}/discard", sync_to_thread=True, status_code=200)
+    @post("/conflicts/{conflict_id:str}/discard", sync_to_thread=True, status_code=200, raises=CONFLICT_ERRORS)
     def discard_conflict(self, db: Database, actor: Actor, conflict_id: str) -> dict[str, Any]:
         """The author drops their version; nothing is written to the page."""
         return _conflict_call(db, discard_conflict, conflict_id, _signed_in(actor), write=True)

@@ -26,7 +26,7 @@ import httpx
 from loadgen import NO_LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
+CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance"
 
 
 def free_port() -> int:

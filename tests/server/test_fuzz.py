@@ -16,7 +16,7 @@ from conftest import start_server, stop_server
 
 # Rate limits off: the fuzzer's own bursts would otherwise meet 429s instead of the code under test.
 NO_LIMITS = {f"COMMONPLACE_RATE_{name}": "off" for name in ("LOGIN", "SIGNUP", "EDIT", "SEARCH")}
-CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
+CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance"
 
 
 def run_schemathesis(url: str, token: str, workdir: Path, max_examples: int, max_time: int, seed: int = 6,
