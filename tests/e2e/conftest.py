@@ -115,13 +115,14 @@ def phone_context(new_context: Callable[..., BrowserContext]) -> Callable[..., B
 @pytest.fixture
 def persistent_context(
     browser_type: BrowserType, browser_type_launch_args: dict[str, Any], browser_errors: BrowserErrors
-) -> Iterator[Callable[[Path], BrowserContext]]:
+) -> Iterator[Callable[..., BrowserContext]]:
     """A factory for phone contexts on a profile folder that outlives them, like a browser restarted on
     a phone (service worker, caches and IndexedDB persist). Ordinary contexts are incognito."""
     opened: list[BrowserContext] = []
 
-    def make(profile: Path) -> BrowserContext:
-        context = browser_type.launch_persistent_context(profile, **browser_type_launch_args, **PHONE)
+    def make(profile: Path, **kwargs: Any) -> BrowserContext:
+        """Extra keyword arguments (e.g. offline=True: no network from the first moment) pass through."""
+        context = browser_type.launch_persistent_context(profile, **browser_type_launch_args, **{**PHONE, **kwargs})
         browser_errors.watch(context)
         opened.append(context)
         return context
