@@ -48,6 +48,7 @@ class SearchService:
 
     def stop(self) -> None:
         self.indexer.stop()
+        self.bits.stop()
 
     @property
     def notice(self) -> str | None:

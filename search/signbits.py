@@ -50,6 +50,8 @@ class SignBits:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._loading = False
+        self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def nearest(self, conn: Conn, vector: np.ndarray, k: int) -> list[int] | None:
         """Ids of the k chunks nearest `vector` by Hamming distance, or None when the copy is not current."""
@@ -73,10 +75,19 @@ class SignBits:
 
     def _reload_soon(self) -> None:
         with self._lock:
-            if self._loading:
+            if self._loading or self._stopped:
                 return
             self._loading = True
-        threading.Thread(target=self._reload, name="search-signbits", daemon=True).start()
+            self._thread = threading.Thread(target=self._reload, name="search-signbits", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """No more reloads; waits for one in progress, so the database can be closed after."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=60)
 
     def _reload(self) -> None:
         try:
