@@ -15,6 +15,7 @@ from servestatic import ServeStaticASGI
 
 from search.service import SearchService
 from server.auth import csrf_guard
+from server.compression import Compression
 from server.controllers.accounts import AccountController
 from server.controllers.api_accounts import AccountApiController
 from server.controllers.api_bulk import BulkApiController
@@ -136,9 +137,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def create_asgi(settings: Settings | None = None) -> ASGIApp:
-    """The app with static files in front: hashed names are immutable, brotli/gzip chosen per request."""
+    """The app with static files in front: hashed names are immutable, brotli/gzip chosen per request.
+    Compression sits outside the page cache, which keeps (and picks) its own compressed copies."""
     settings = settings or Settings.from_env()
     litestar_app = create_app(settings)
-    app = PageCache(litestar_app, settings.db_path)
+    app = Compression(PageCache(litestar_app, settings.db_path))
     return ServeStaticASGI(app, root=litestar_app.state.static_dir, prefix="static/", max_age=3600,
                            allow_all_origins=False, immutable_file_test=HASHED_NAME)

@@ -14,16 +14,18 @@ import hashlib
 import re
 from pathlib import Path
 
+import brotli
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.auth import SESSION_COOKIE
+from server.compression import chosen_encoding
 from server.db import connect
 
 CACHEABLE_PATH = re.compile(r"^/(?:wiki/[^/]+)?$")
 # Set by server.templating.html_response on pages that are the same for every anonymous reader.
 SHAREABLE_HEADER = "x-commonplace-shareable"
 MAX_ENTRIES = 5000
-GZIP_MIN_BYTES = 512
+COMPRESS_MIN_BYTES = 512
 
 
 def _header(scope: Scope, name: bytes) -> bytes:
@@ -41,7 +43,8 @@ class PageCache:
         self.db_path = db_path
         self._conn = None
         self._version: int | None = None
-        self._entries: dict[tuple[str, bool], tuple[list[tuple[bytes, bytes]], bytes, bytes | None]] = {}
+        # (path, fragment) -> (headers, body, {encoding: compressed body})
+        self._entries: dict[tuple[str, bool], tuple[list[tuple[bytes, bytes]], bytes, dict[str, bytes]]] = {}
 
     def _current(self) -> bool:
         """True when nothing was committed since the cache was filled; empties it otherwise."""
@@ -75,16 +78,17 @@ class PageCache:
             entry = await self._render(scope, receive, send, key)
             if entry is None:
                 return
-        headers, body, zipped = entry
+        headers, body, encoded = entry
         # A phone that has the page already pays for headers only (weak: both encodings are the same page).
         etag = next(v for k, v in headers if k == b"etag")
         if etag in _header(scope, b"if-none-match").split(b", "):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        if zipped is not None and b"gzip" in _header(scope, b"accept-encoding"):
-            headers = [*headers, (b"content-encoding", b"gzip")]
-            body = zipped
+        encoding = chosen_encoding(_header(scope, b"accept-encoding"))
+        if encoding in encoded:
+            headers = [*headers, (b"content-encoding", encoding.encode())]
+            body = encoded[encoding]
         await send({"type": "http.response.start", "status": 200,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -113,9 +117,11 @@ class PageCache:
             return None
         headers = [(k, v + b", Accept-Encoding") if k.lower() == b"vary" else (k, v) for k, v in headers]
         headers.append((b"etag", b'W/"' + hashlib.sha256(body).hexdigest()[:20].encode() + b'"'))
-        zipped = gzip.compress(body, 6) if len(body) >= GZIP_MIN_BYTES else None
+        # Compressed once per change, so the best brotli costs little: ~15 % smaller than gzip -6.
+        encoded = {"br": brotli.compress(body, quality=11), "gzip": gzip.compress(body, 6)} \
+            if len(body) >= COMPRESS_MIN_BYTES else {}
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.pop(next(iter(self._entries)))
-        entry = (headers, body, zipped)
+        entry = (headers, body, encoded)
         self._entries[key] = entry
         return entry
