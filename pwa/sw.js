@@ -2,9 +2,9 @@
 // loads, and answers from the device when the network is slow or gone. Served from /sw.js so that
 // its scope is the whole site. The server puts `BUILD` in front of this file
 // (server/controllers/shell.py): the version, the shell's hashed URLs, and the files cached on use.
-/* global BUILD, OfflineStore, CommonplaceOutbox */
+/* global BUILD, OfflineStore, CommonplaceOutbox, CommonplaceSlugs */
 
-importScripts(BUILD.store, BUILD.outbox);
+importScripts(BUILD.store, BUILD.outbox, BUILD.slugs);
 
 const CACHE_PREFIX = "commonplace-";
 const SHELL_CACHE = CACHE_PREFIX + "shell-" + BUILD.version;
@@ -14,8 +14,18 @@ const PAGES_CACHE = CACHE_PREFIX + "pages-v1";
 const CURRENT_CACHES = [SHELL_CACHE, PAGES_CACHE];
 const OFFLINE_URL = "/offline";
 const FRAME_URL = "/offline/page";
+const EDIT_FRAME_URL = "/offline/edit";
+const NEW_PAGE_URL = "/new";
 // Past this, a saved copy beats waiting on a 2G connection that may never answer.
 const NETWORK_TIMEOUT_MS = 3000;
+// A page not saved on the device waits this long from the tap, then the reader is told the server is not
+// answering (issue #10: a server that accepts connections but never answers hung the tap for 40 s).
+const FALLBACK_TIMEOUT_MS = 3500;
+// What the last attempt met: the banner tells them apart.
+const OFFLINE = "offline";
+const SLOW = "slow";
+// The source of a page opened while signed in, kept so that it can be edited offline: no rendered HTML.
+const SOURCE_FIELDS = "slug,title,rev,body";
 const BANNER_MARK = "<!--offline-banner-->";
 // Pages opened are kept up to this many, the least recently opened dropped first; pages kept on
 // purpose or downloaded live in IndexedDB and are never dropped.
@@ -103,25 +113,41 @@ async function loadPage(event, request, url) {
 async function wholePage(event, request, url) {
   const pageRequest = request.mode === "navigate" ? request
     : new Request(url.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+  let saving = null;
   const network = fetch(pageRequest).then((response) => {
-    event.waitUntil(savePage(url, response.clone()));
+    saving = savePage(url, response.clone());
     return response;
   });
-  const first = await Promise.race([
-    network.then((response) => ({ response }), () => ({ failed: true })),
-    new Promise((resolve) => setTimeout(() => resolve({ timedOut: true }), NETWORK_TIMEOUT_MS)),
-  ]);
-  if (first.response) return first.response.redirected ? redirectTo(first.response) : first.response;
-  const saved = await savedPage(url);
-  if (saved) return saved;
+  // Kept alive until the page arrives and is saved, even after a saved copy has answered the tap.
+  event.waitUntil(network.then(() => saving, () => null));
+  const outcome = network.then((response) => ({ response }), () => ({ failed: true }));
+  const first = await Promise.race([outcome, timeout(NETWORK_TIMEOUT_MS)]);
+  if (first.response) return answer(first.response);
+  const local = await fromDevice(url, first.failed ? OFFLINE : SLOW);
+  if (local) return local;
   if (first.timedOut) {
-    try {
-      return await network;
-    } catch (error) {
-      // Fall through to the offline page.
-    }
+    const second = await Promise.race([outcome, timeout(FALLBACK_TIMEOUT_MS - NETWORK_TIMEOUT_MS)]);
+    if (second.response) return answer(second.response);
+    return offlinePage(url, second.failed ? OFFLINE : SLOW);
   }
-  return offlinePage();
+  return offlinePage(url, OFFLINE);
+}
+
+function timeout(ms) {
+  return new Promise((resolve) => setTimeout(() => resolve({ timedOut: true }), ms));
+}
+
+function answer(response) {
+  return response.redirected ? redirectTo(response) : response;
+}
+
+// What the device can show without the server: the page as last loaded, a page kept or downloaded, an edit
+// or create form filled from the saved source, the new-page form, or a page started here still waiting to sync.
+async function fromDevice(url, reason) {
+  const edit = /^\/wiki\/([^/]+)\/edit$/.exec(url.pathname);
+  if (edit) return editForm(url, decodeURIComponent(edit[1]), reason);
+  if (url.pathname === NEW_PAGE_URL) return newPageForm(url, reason);
+  return savedPage(url, reason);
 }
 
 // A rebuilt response cannot carry the URL it was redirected to, so htmx would show the new page under
@@ -169,6 +195,27 @@ async function savePage(url, response) {
   await cache.put(key, copy);
   const keys = await cache.keys();
   await Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_OPENED_PAGES)).map((old) => cache.delete(old)));
+  const slug = slugOf(url);
+  if (slug && accountOf(html)) await keepSource(slug);
+}
+
+// Someone signed in may edit what they read, offline too (issue #10): keep the page's Markdown beside its
+// HTML. About 0.7 kB for a typical page, and a 304 when the saved source is still the head.
+async function keepSource(slug) {
+  try {
+    const saved = await OfflineStore.getSource(slug);
+    const response = await fetch("/api/pages/" + encodeURIComponent(slug) + "?fields=" + SOURCE_FIELDS, {
+      credentials: "same-origin", headers: saved ? { "If-None-Match": '"' + saved.rev + '"' } : {},
+    });
+    if (response.status === 200) await OfflineStore.saveSource(await response.json());
+  } catch (error) {
+    // The page itself is saved; its source is fetched again on the next visit.
+  }
+}
+
+function accountOf(html) {
+  const found = /data-account="([^"]*)"/.exec(html);
+  return found ? found[1] : "";
 }
 
 function pageKey(url) {
@@ -185,22 +232,125 @@ async function refreshPages(urls) {
   }));
 }
 
-// A saved copy: the page as last loaded, else the page kept or downloaded as data (OfflineStore).
-async function savedPage(url) {
+// A saved copy: the page as last loaded, else the page kept or downloaded as data (OfflineStore), else a
+// page started on this device and still waiting to sync.
+async function savedPage(url, reason) {
   const kept = await caches.match(pageKey(url), { cacheName: PAGES_CACHE, ignoreVary: true });
   if (kept) {
-    return withBanner(await kept.text(), kept.headers, Number(kept.headers.get(SAVED_AT)) || Date.now());
+    return withBanner(await kept.text(), kept.headers, url, reason, Number(kept.headers.get(SAVED_AT)) || Date.now());
   }
   const slug = slugOf(url);
-  const page = slug && await OfflineStore.getPage(slug).catch(() => null);
-  if (!page) return null;
-  const frame = await caches.match(FRAME_URL, { cacheName: SHELL_CACHE, ignoreVary: true });
+  if (!slug) return null;
+  const page = await OfflineStore.getPage(slug).catch(() => null);
+  if (page) {
+    return fromFrame(FRAME_URL, {
+      TITLE: escapeHtml(page.title), SLUG: encodeURIComponent(page.slug), SLUG_TEXT: escapeHtml(page.slug), HTML: page.html,
+      UPDATED: (page.updated_at || "").slice(0, 16).replace("T", " "),
+    }, url, reason, page.saved_at);
+  }
+  const started = await pendingCreate(slug);
+  if (!started) return null;
+  // The same box sync-ui.js shows on a page with an edit waiting (#pending-edit), so it replaces this one.
+  const waiting = '<section id="pending-edit" class="pending-edit" aria-label="Edit waiting to sync">' +
+    '<p class="notice" role="status">You started this page on this device. It is waiting to sync: nobody else ' +
+    "can read it until the connection returns and the server accepts it.</p>" +
+    '<pre class="pending-body">' + escapeHtml(started.body) + "</pre></section>";
+  return fromFrame(FRAME_URL, {
+    TITLE: escapeHtml(started.title || slug), SLUG: encodeURIComponent(slug), SLUG_TEXT: escapeHtml(slug),
+    HTML: waiting, UPDATED: started.created_at.slice(0, 16).replace("T", " "),
+  }, url, reason, Date.parse(started.created_at));
+}
+
+// The newest create of this page still in the outbox (the author's own, if the account is known).
+async function pendingCreate(slug) {
+  const [ops, account] = await Promise.all([
+    CommonplaceOutbox.all().catch(() => []), CommonplaceOutbox.getMeta("account").catch(() => ""),
+  ]);
+  const creates = ops.filter((op) => op.slug === slug && !op.base_rev && op.state === "pending" &&
+    (op.account || "") === (account || ""));
+  return creates.length ? creates[creates.length - 1] : null;
+}
+
+// The edit form for a page whose source is on the device, or the create form for a page nobody has here.
+// sync-ui.js then fills the text from the author's own waiting edit, if any, and queues the save.
+async function editForm(url, slug, reason) {
+  const source = await OfflineStore.getSource(slug).catch(() => null);
+  if (source) {
+    return editFrame({ heading: "Editing", title: source.title, slug, baseRev: source.rev, body: source.body,
+      create: false, note: "You are offline. Saving keeps your edit on this device and sends it when the " +
+        "connection returns." }, url, reason, source.saved_at);
+  }
+  if (await heldOnDevice(slug)) {
+    // Saved to read (opened while logged out) but without its text to edit: the cached form, if any.
+    return savedPage(url, reason);
+  }
+  const started = await pendingCreate(slug);
+  const asked = url.searchParams.get("title");
+  const title = started ? started.title : cleanTitleOr(asked, slug.replace(/-/g, " "));
+  return editFrame({ heading: "Creating", title, slug, baseRev: "", body: "", create: true,
+    note: "You are offline. Saving keeps the new page on this device and creates it when the connection " +
+      "returns." }, url, reason, null);
+}
+
+function cleanTitleOr(title, fallback) {
+  try {
+    return title ? CommonplaceSlugs.cleanTitle(title) : fallback;
+  } catch (error) {
+    return fallback;
+  }
+}
+
+async function editFrame(form, url, reason, savedAt) {
+  const csrf = await CommonplaceOutbox.getMeta("csrf").catch(() => "");
+  const frame = await caches.match(EDIT_FRAME_URL, { cacheName: SHELL_CACHE, ignoreVary: true });
   if (!frame) return null;
-  const html = fill(await frame.text(), {
-    TITLE: escapeHtml(page.title), SLUG: encodeURIComponent(page.slug), SLUG_TEXT: escapeHtml(page.slug), HTML: page.html,
-    UPDATED: (page.updated_at || "").slice(0, 16).replace("T", " "),
-  });
-  return withBanner(html, frame.headers, page.saved_at);
+  let html = await frame.text();
+  if (!form.create) html = html.replace(/<!--create-->[\s\S]*?<!--\/create-->/, "");
+  return fromHtml(fill(html, {
+    HEADING: form.heading, TITLE: escapeHtml(form.title), SLUG: encodeURIComponent(form.slug),
+    BASE_REV: escapeHtml(form.baseRev), BODY: escapeHtml(form.body), CSRF: escapeHtml(csrf || ""),
+    OP_ID: self.crypto.randomUUID(), NOTE: escapeHtml(form.note),
+  }), frame.headers, url, reason, savedAt);
+}
+
+// "New page" offline: the form; with a title, the create form at the page's address, unless the device
+// holds a page of that name (then say so, and offer to open or edit it: never overwrite it unawares).
+async function newPageForm(url, reason) {
+  const shell = await caches.match(NEW_PAGE_URL, { cacheName: SHELL_CACHE, ignoreVary: true });
+  if (!shell) return null;
+  const title = url.searchParams.get("title");
+  let slug = null;
+  try {
+    slug = title ? await CommonplaceSlugs.slugify(title) : null;
+  } catch (error) {
+    slug = null;
+  }
+  if (!slug) return fromHtml(await shell.text(), shell.headers, url, reason, null);
+  const held = await heldOnDevice(slug);
+  if (!held) {
+    const target = "/wiki/" + encodeURIComponent(slug) + "/edit?title=" + encodeURIComponent(CommonplaceSlugs.cleanTitle(title));
+    return Response.redirect(new URL(target, self.location.origin).href, 303);
+  }
+  const href = "/wiki/" + encodeURIComponent(slug);
+  const exists = '<div class="page-exists" role="alert"><p>A page called “' + escapeHtml(held.title) +
+    "” is already on this device" + (held.pending ? ", waiting to sync" : "") + ".</p><p>" +
+    '<a href="' + href + '">Open “' + escapeHtml(held.title) + '”</a> · <a href="' + href + '/edit">Edit it</a></p>' +
+    "<p>Or give your new page another title:</p></div>";
+  return fromHtml((await shell.text()).replace("<!--page-exists-->", exists), shell.headers, url, reason, null);
+}
+
+// {title, pending} of a page this device holds under `slug`, or null.
+async function heldOnDevice(slug) {
+  const paths = slug === "welcome" ? ["/", "/wiki/welcome"] : ["/wiki/" + encodeURIComponent(slug)];
+  for (const path of paths) {
+    const kept = await caches.match(self.location.origin + path, { cacheName: PAGES_CACHE, ignoreVary: true });
+    if (kept) return { title: decodeURIComponent(kept.headers.get(SAVED_TITLE) || slug) };
+  }
+  const page = (await OfflineStore.getPage(slug).catch(() => null)) ||
+    (await OfflineStore.getSource(slug).catch(() => null));
+  if (page) return { title: page.title };
+  const started = await pendingCreate(slug);
+  return started ? { title: started.title || slug, pending: true } : null;
 }
 
 function slugOf(url) {
@@ -209,15 +359,46 @@ function slugOf(url) {
   return match ? decodeURIComponent(match[1]) : null;
 }
 
-async function offlinePage() {
-  const page = await caches.match(OFFLINE_URL, { cacheName: SHELL_CACHE, ignoreVary: true });
-  if (!page) return Response.error();
-  return withBanner(await page.text(), page.headers, null);
+async function fromFrame(frameUrl, values, url, reason, savedAt) {
+  const frame = await caches.match(frameUrl, { cacheName: SHELL_CACHE, ignoreVary: true });
+  if (!frame) return null;
+  return fromHtml(fill(await frame.text(), values), frame.headers, url, reason, savedAt);
 }
 
-function withBanner(html, headers, savedAt) {
-  const text = savedAt ? "offline — saved " + timeAgo(savedAt) : "offline — this page is not saved on this device";
-  const banner = '<p class="offline-banner" role="status"' +
+// A page built here from the shell, which was fetched without cookies: it names the account signed in on
+// this device, as the server would, and sync-ui.js attributes a save made on it to that account.
+async function fromHtml(html, headers, url, reason, savedAt) {
+  const account = await CommonplaceOutbox.getMeta("account").catch(() => "");
+  return withBanner(account ? signedIn(html, account) : html, headers, url, reason, savedAt);
+}
+
+function signedIn(html, account) {
+  const name = escapeHtml(account);
+  return html.replace('data-account=""', 'data-account="' + name + '"').replace(
+    /<span class="guest-links">[\s\S]*?<\/span>/,
+    '<a href="/users/' + encodeURIComponent(account) + '">' + name + "</a>");
+}
+
+async function offlinePage(url, reason) {
+  const page = await caches.match(OFFLINE_URL, { cacheName: SHELL_CACHE, ignoreVary: true });
+  if (!page) return Response.error();
+  return fromHtml(await page.text(), page.headers, url, reason, null);
+}
+
+// Says where the page came from and why: no connection, or a server that has not answered yet.
+function withBanner(html, headers, url, reason, savedAt) {
+  const retry = ' <a class="offline-retry" href="' + escapeHtml(url.pathname + url.search) + '">Try again</a>';
+  let text;
+  if (savedAt) {
+    text = reason === SLOW
+      ? "slow connection — the server has not answered yet; this copy was saved " + timeAgo(savedAt) + "." + retry
+      : "offline — saved " + timeAgo(savedAt);
+  } else {
+    text = reason === SLOW
+      ? "the server is not answering — this page is not saved on this device." + retry
+      : "offline — no connection, and this page is not saved on this device." + retry;
+  }
+  const banner = '<p class="offline-banner" role="status" data-reason="' + reason + '"' +
     (savedAt ? ' data-saved-at="' + savedAt + '"' : "") + ">" + text + "</p>";
   const out = plainHeaders(headers);
   out.delete(SAVED_AT);

@@ -1,6 +1,6 @@
 """Storage functions for downloading many pages at once (the browser's "download the commons").
 
-Each function returns head revisions with their rendered HTML and a `cursor` to continue after the
+Each function returns head revisions with their rendered HTML and Markdown source, and a `cursor` to continue after the
 last row, so that a download cut off by a dropped connection resumes where it stopped.
 """
 
@@ -13,7 +13,7 @@ from server.pages import MAX_CURSOR
 
 Row = dict[str, Any]
 
-_COLUMNS = """p.id AS page_id, p.slug, p.title, r.uid AS rev, p.head_id AS seq, r.html, p.updated_at"""
+_COLUMNS = """p.id AS page_id, p.slug, p.title, r.uid AS rev, p.head_id AS seq, r.html, r.body, p.updated_at"""
 _FROM = "FROM pages p JOIN revisions r ON r.id = p.head_id"
 
 

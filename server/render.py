@@ -162,11 +162,24 @@ def _toc(headings: list[tuple[int, str, str]]) -> str:
 
 
 def mark_missing_links(page_html: str, missing: set[str]) -> str:
-    """Point links to pages that don't exist yet at their edit form, styled as 'new'."""
+    """Point links to pages that don't exist yet at their edit form, styled as 'new'.
+
+    The link's text is the title to create when it names the same page (`[[Well maintenance]]`), so the
+    new page keeps its capitals; a labelled link (`[[pumps|the pumps]]`) leaves the title to the slug.
+    """
     for slug in missing:
         href = wiki_href(slug)
-        page_html = page_html.replace(
-            f'<a href="{href}" class="{WIKILINK_CLASS}"',
-            f'<a href="{href}/edit" class="{WIKILINK_CLASS} new" title="This page does not exist yet: create it"',
-        )
+        link = re.compile(f'<a href="{re.escape(href)}" class="{WIKILINK_CLASS}"([^>]*)>([^<]*)</a>')
+
+        def to_edit_form(match: re.Match[str], slug: str = slug, href: str = href) -> str:
+            text = html.unescape(match.group(2))
+            try:
+                same = slugify(text) == slug
+            except TitleError:
+                same = False
+            target = f"{href}/edit?title={quote(text, safe='')}" if same else f"{href}/edit"
+            return (f'<a href="{html.escape(target)}" class="{WIKILINK_CLASS} new" '
+                    f'title="This page does not exist yet: create it"{match.group(1)}>{match.group(2)}</a>')
+
+        page_html = link.sub(to_edit_form, page_html)
     return page_html

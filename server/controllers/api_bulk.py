@@ -16,6 +16,8 @@ from search.service import MAX_QUERY_CHARS, SearchService
 from server import bulk
 from server.db import Database
 from server.render import mark_missing_links
+from server.users import Actor
+from sync.apply import Policy
 
 SCOPES = ("all", "changes", "search", "slugs")
 DEFAULT_LIMIT = 200
@@ -68,15 +70,18 @@ class BulkApiController(Controller):
     tags = ["pages"]
 
     @get("/bulk", sync_to_thread=True)
-    def list_bulk_pages(self, request: Request, db: Database, search: SearchService,
+    def list_bulk_pages(self, request: Request, db: Database, search: SearchService, actor: Actor,
+                        policy: Policy,
                         part: Annotated[str, QueryParameter(name="scope")] = "all",
                         after: int | None = None, limit: int = DEFAULT_LIMIT, q: str = "",
-                        slugs: str = "") -> Response:
+                        slugs: str = "", source: bool | None = None) -> Response:
         """Pages with their rendered HTML, in compressed batches; pass `cursor` back as `after` to continue.
 
         `scope`: `all` (every page), `changes` (most recently changed first), `search` (the results for `q`)
         or `slugs` (a comma-separated list). `last_seq` is the changes feed's position when the batch was
         read: refresh from `GET /api/sync/changes?since=last_seq` of the first batch afterwards.
+        `source`: also send each page's Markdown `body`, so the page can be edited offline (issue #10). It
+        costs about half as much again on the wire; by default only callers who can edit pay it.
         """
         # `scope` is the query name; Litestar keeps the parameter name `scope` for the ASGI scope.
         if part not in SCOPES:
@@ -90,9 +95,12 @@ class BulkApiController(Controller):
         last_seq = db.read(bulk.changes_cursor)
         rows, cursor, total = _batch(db, search, part, after, limit, " ".join(q.split()), slugs)
         missing = db.read(bulk.missing_links, [row["page_id"] for row in rows])
+        if source is None:
+            source = actor.signed_in or policy.anonymous_edits
+        fields = (*PAGE_FIELDS, "body") if source else PAGE_FIELDS
         pages = []
         for row in rows:
-            page = {k: row[k] for k in PAGE_FIELDS}
+            page = {k: row[k] for k in fields}
             if row["page_id"] in missing:
                 page["html"] = mark_missing_links(page["html"], missing[row["page_id"]])
             pages.append(page)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 
 from search.service import SearchService
 from server import pages
 from server.db import Database
 
 HISTORY_LIMIT = 500
+PAGE_FIELDS = ("slug", "title", "rev", "body", "html", "updated_at", "seq", "protected")
 
 
 def _page_or_404(db: Database, slug: str) -> dict[str, Any]:
@@ -30,17 +31,24 @@ class PageApiController(Controller):
         """Health and counts: pages, revisions, and the search index (pages pending, chunks, model)."""
         return {**db.read(pages.counts), "index": search.status()}
 
-    @get("/pages/{slug:str}", sync_to_thread=True, raises=[NotFoundException])
-    def get_page(self, request: Request, db: Database, slug: str) -> Response[dict[str, Any]]:
-        """The page's head revision; send `If-None-Match` with the ETag to get 304 when unchanged."""
+    @get("/pages/{slug:str}", sync_to_thread=True, raises=[NotFoundException, ClientException])
+    def get_page(self, request: Request, db: Database, slug: str, fields: str = "") -> Response[dict[str, Any]]:
+        """The page's head revision; send `If-None-Match` with the ETag to get 304 when unchanged.
+
+        `fields`: a comma-separated subset of the reply's names, e.g. `slug,title,rev,body` for the source
+        a phone keeps to edit offline, without the rendered HTML (issue #10).
+        """
+        wanted = [name for name in fields.split(",") if name] or list(PAGE_FIELDS)
+        unknown = [name for name in wanted if name not in PAGE_FIELDS]
+        if unknown:
+            raise ClientException(f"fields may name only {', '.join(PAGE_FIELDS)}; not {', '.join(unknown)}.")
         page = _page_or_404(db, slug)
         etag = f'"{page["rev"]}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(content=None, status_code=304, headers=headers)
-        body = {k: page[k] for k in ("slug", "title", "rev", "body", "html", "updated_at")}
-        return Response(content={**body, "seq": page["seq"], "protected": bool(page["protected"])},
-                        headers=headers)
+        reply = {**page, "protected": bool(page["protected"])}
+        return Response(content={k: reply[k] for k in wanted}, headers=headers)
 
     @get("/pages/{slug:str}/history", sync_to_thread=True, raises=[NotFoundException])
     def get_page_history(self, db: Database, slug: str, limit: int = 50, before: int | None = None) -> dict[str, Any]:

@@ -18,12 +18,15 @@ from server.controllers.api_search import check_query
 from server.static_build import PWA_DIR
 from server.templating import TEMPLATES, html_response
 
-SHELL_PAGES = ("/offline", "/offline/page")
+# "/new" too: starting a page works offline (issue #10).
+SHELL_PAGES = ("/offline", "/offline/page", "/offline/edit", "/new")
 # 16 KB compressed: cached when the reader first saves pages on purpose, then kept across updates
 # (issue #4's 60 KB budget for a first visit).
 LAZY_FILES = ("vendor/minisearch.js",)
+# Loaded by the worker alone (importScripts keeps them with the worker): the slug rule for pages started offline.
+WORKER_FILES = ("js/slugs.js",)
 # The service worker's version changes whenever any of these change, so readers get the new shell.
-SHELL_TEMPLATES = ("base.html", "offline.html", "offline_page.html")
+SHELL_TEMPLATES = ("base.html", "offline.html", "offline_page.html", "offline_edit.html", "new.html")
 _STATIC_CALL = re.compile(r"""static\('([^']+)'\)""")
 
 
@@ -37,7 +40,7 @@ def service_worker_script(static_names: dict[str, str], settings: Any) -> bytes:
     """sw.js with the build's file names and a version derived from everything it caches."""
     source = (PWA_DIR / "sw.js").read_text(encoding="utf-8")
     shell = shell_files()
-    url = {name: "/static/" + static_names.get(name, name) for name in [*shell, *LAZY_FILES]}
+    url = {name: "/static/" + static_names.get(name, name) for name in [*shell, *LAZY_FILES, *WORKER_FILES]}
     fingerprint = hashlib.sha256(source.encode())
     for part in (json.dumps(url, sort_keys=True), settings.site_name, settings.licence,
                  *((TEMPLATES / name).read_text(encoding="utf-8") for name in SHELL_TEMPLATES)):
@@ -48,6 +51,7 @@ def service_worker_script(static_names: dict[str, str], settings: Any) -> bytes:
         "lazy": [url[name] for name in LAZY_FILES],
         "store": url["js/offline-store.js"],
         "outbox": url["js/outbox.js"],
+        "slugs": url["js/slugs.js"],
     }
     return f"const BUILD = {json.dumps(build)};\n{source}".encode()
 
@@ -95,6 +99,11 @@ class ShellController(Controller):
     async def get_offline_page_frame(self, request: Request) -> Response:
         """The frame the service worker fills with a page saved as data (kept or downloaded)."""
         return compressed(request, html_response(request, "offline_page.html"))
+
+    @get("/offline/edit")
+    async def get_offline_edit_frame(self, request: Request) -> Response:
+        """The edit form the service worker fills with a page's saved source, to edit or create offline."""
+        return compressed(request, html_response(request, "offline_edit.html"))
 
     @get("/search", sync_to_thread=True)
     def search_pages(self, request: Request, search: SearchService, q: str = "", mode: str = "hybrid") -> Response:

@@ -106,7 +106,12 @@ class WikiController(Controller):
     def get_edit_form(self, request: Request, db: Database, slug: str, title: str = "") -> Response:
         page = db.read(pages.get_page, slug)
         if page is None:
-            return html_response(request, "edit.html", page=None, title=title or slug.replace("-", " "),
+            # A link to a missing page carries its title (`?title=Well maintenance`), capitals and all.
+            try:
+                title = clean_title(title) if title else slug.replace("-", " ")
+            except TitleError:
+                title = slug.replace("-", " ")
+            return html_response(request, "edit.html", page=None, title=title,
                                  body="", summary="", base_rev=None, op_id=str(uuid.uuid4()))
         return html_response(request, "edit.html", page=page, title=page["title"], body=page["body"],
                              summary="", base_rev=page["rev"], op_id=str(uuid.uuid4()))
@@ -204,9 +209,12 @@ class WikiController(Controller):
         if not title:
             return html_response(request, "new.html", title="")
         try:
-            slug = slugify(clean_title(title))
+            title = clean_title(title)
+            slug = slugify(title)
         except TitleError as exc:
             return html_response(request, "new.html", status_code=400, title=title, error=str(exc))
-        if db.read(pages.slug_exists, slug):
-            return Redirect(wiki_href(slug) + "/edit", status_code=303)
+        existing = db.read(pages.get_page, slug)
+        if existing:
+            # Never open an existing page's editor as if it were new: the front page was overwritten that way.
+            return html_response(request, "new.html", title=title, existing=existing)
         return Redirect(wiki_href(slug) + "/edit?" + urlencode({"title": title}), status_code=303)

@@ -22,6 +22,15 @@ def test_page_etag_and_304(client: TestClient) -> None:
     assert client.get("/api/pages/no-such-page").status_code == 404
 
 
+def test_page_fields_leave_out_what_is_not_asked_for(client: TestClient) -> None:
+    full = client.get("/api/pages/welcome").json()
+    source = client.get("/api/pages/welcome", params={"fields": "slug,title,rev,body"})
+    assert source.json() == {k: full[k] for k in ("slug", "title", "rev", "body")}
+    assert source.headers["etag"] == f'"{full["rev"]}"'
+    wrong = client.get("/api/pages/welcome", params={"fields": "body,password"})
+    assert wrong.status_code == 400 and "password" in wrong.json()["detail"]
+
+
 def test_push_create_edit_duplicate_and_history(client: TestClient) -> None:
     token = sign_up(client, "writer")
     [created] = push(client, token, new_op(title="Field notes", base_rev=None, body="First."))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import new_op, push, sign_up, wait_for_index
+from conftest import bearer, new_op, push, sign_up, wait_for_index
 from litestar.testing import TestClient
 
 
@@ -46,6 +46,18 @@ def test_a_cursor_stays_valid_while_pages_are_added_and_edited(client: TestClien
     # The edit to a page already downloaded is what the changes feed catches up on afterwards.
     changed = client.get("/api/sync/changes", params={"since": start_seq}).json()["changes"]
     assert edited in {c["slug"] for c in changed}
+
+
+def test_the_markdown_source_comes_to_those_who_can_edit(client: TestClient) -> None:
+    assert all("body" not in p for p in client.get("/api/bulk").json()["pages"])
+    asked = client.get("/api/bulk", params={"source": "true", "limit": 3}).json()["pages"]
+    single = client.get(f"/api/pages/{asked[0]['slug']}").json()
+    assert asked[0]["body"] == single["body"]
+    token = sign_up(client)
+    signed_in = client.get("/api/bulk", headers=bearer(token)).json()["pages"]
+    assert signed_in and all(isinstance(p["body"], str) for p in signed_in)
+    declined = client.get("/api/bulk", params={"source": "false"}, headers=bearer(token)).json()["pages"]
+    assert all("body" not in p for p in declined)
 
 
 def test_replies_are_compressed_with_brotli_or_gzip(client: TestClient) -> None:

@@ -359,15 +359,22 @@ def test_missing_links_point_at_edit_with_class_new() -> None:
 def test_missing_link_marking_does_not_touch_similar_slugs() -> None:
     html, _ = render("[[Foo]] [[Foo Bar]]")
     marked = mark_missing_links(html, {"foo"})
-    assert [a["href"] for a in anchors(marked)] == ["/wiki/foo/edit", "/wiki/foo-bar"]
+    assert [a["href"] for a in anchors(marked)] == ["/wiki/foo/edit?title=Foo", "/wiki/foo-bar"]
 
 
 def test_missing_link_to_non_ascii_page() -> None:
     html, links = render("[[Café]]")
     marked = mark_missing_links(html, set(links))
     (link,) = anchors(marked)
-    assert link["href"] == "/wiki/caf%C3%A9/edit"
+    assert link["href"] == "/wiki/caf%C3%A9/edit?title=Caf%C3%A9"
     assert "new" in link["class"].split()
+
+
+def test_a_missing_link_carries_its_title_with_capitals() -> None:
+    html, links = render("[[Well maintenance]] and [[Tom & Jerry]]")
+    hrefs = [a["href"] for a in anchors(mark_missing_links(html, set(links)))]
+    assert hrefs == ["/wiki/well-maintenance/edit?title=Well%20maintenance",
+                     "/wiki/tom-jerry/edit?title=Tom%20%26%20Jerry"]
 
 
 def test_missing_link_marking_ignores_ordinary_links() -> None:

@@ -46,3 +46,24 @@ def test_the_saved_page_frame_has_the_marks_the_worker_fills(client: TestClient)
     for mark in ("%%TITLE%%", "%%SLUG%%", "%%SLUG_TEXT%%", "%%HTML%%", "%%UPDATED%%", "<!--offline-banner-->"):
         assert mark in frame, mark
     assert "<!--offline-banner-->" in client.get("/offline").text
+
+
+def test_the_offline_edit_frame_is_the_edit_form_with_marks(client: TestClient) -> None:
+    frame = client.get("/offline/edit").text
+    edit = client.get("/wiki/welcome/edit").text
+    for field in ('name="op_id"', 'name="base_rev"', 'name="body"', 'name="summary"', 'class="edit-form"',
+                  "data-max-page-bytes="):
+        assert field in frame and field in edit, field
+    for mark in ("%%HEADING%%", "%%TITLE%%", "%%SLUG%%", "%%BASE_REV%%", "%%BODY%%", "%%CSRF%%", "%%OP_ID%%",
+                 "<!--create-->", "<!--/create-->", "<!--offline-banner-->"):
+        assert mark in frame, mark
+    assert 'name="title"' in frame.split("<!--create-->")[1].split("<!--/create-->")[0]
+
+
+def test_shell_pages_carry_the_marks_the_worker_swaps_for_the_account(client: TestClient) -> None:
+    build = build_of(client)
+    assert {"/offline/edit", "/new"} <= set(build["shell"]) and build["slugs"].startswith("/static/js/slugs.")
+    for url in ("/offline", "/offline/page", "/offline/edit", "/new"):
+        page = client.get(url).text
+        assert 'data-account=""' in page and '<span class="guest-links">' in page, url
+    assert "<!--page-exists-->" in client.get("/new").text

@@ -95,7 +95,16 @@ def test_missing_page_offers_creation(client: TestClient) -> None:
     reply = client.get("/wiki/not-written-yet")
     assert reply.status_code == 404 and "/wiki/not-written-yet/edit" in reply.text
     new = client.get("/new?title=Not written yet", follow_redirects=False)
-    assert new.headers["location"].startswith("/wiki/not-written-yet/edit")
+    assert new.headers["location"] == "/wiki/not-written-yet/edit?title=Not+written+yet"
+    form = client.get(new.headers["location"]).text
+    assert "Creating “Not written yet”" in form and 'value="Not written yet"' in form
+
+
+def test_new_page_with_an_existing_title_says_it_exists(client: TestClient) -> None:
+    reply = client.get("/new?title=Welcome", follow_redirects=False)
+    assert reply.status_code == 200
+    assert "already exists" in reply.text
+    assert 'href="/wiki/welcome"' in reply.text and 'href="/wiki/welcome/edit"' in reply.text
 
 
 def test_htmx_requests_get_a_fragment_of_the_same_url(client: TestClient) -> None:

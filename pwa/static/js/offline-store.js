@@ -4,10 +4,12 @@
   "use strict";
 
   var DB_NAME = "commonplace";
-  var DB_VERSION = 1;
+  var DB_VERSION = 2;
   // "pages": what lists and searches need (slug, title, rev, seq, updated_at, kept, downloaded,
   // saved_at); "bodies": the rendered HTML by slug, read only to show or index a page, so that
   // listing thousands of pages stays cheap. "meta": small named values (download state, feed cursor).
+  // "sources" (version 2, issue #10): {slug, title, rev, body, saved_at}, the Markdown a page is edited
+  // from offline, of pages kept, downloaded, or opened while signed in (those have no "pages" entry).
   var opening = null;
   // Meta key stamped whenever saved pages change, so that a stored search index knows it is stale.
   var CHANGED = "pages_changed";
@@ -16,13 +18,21 @@
     if (!opening) {
       opening = new Promise(function (resolve, reject) {
         var request = indexedDB.open(DB_NAME, DB_VERSION);
-        request.onupgradeneeded = function () {
+        request.onupgradeneeded = function (event) {
           var db = request.result;
-          db.createObjectStore("pages", { keyPath: "slug" });
-          db.createObjectStore("bodies");
-          db.createObjectStore("meta");
+          if (event.oldVersion < 1) {
+            db.createObjectStore("pages", { keyPath: "slug" });
+            db.createObjectStore("bodies");
+            db.createObjectStore("meta");
+          }
+          if (event.oldVersion < 2) db.createObjectStore("sources", { keyPath: "slug" });
         };
-        request.onsuccess = function () { resolve(request.result); };
+        request.onsuccess = function () {
+          var db = request.result;
+          // A newer version (an updated service worker or tab) waits for this connection: let it go.
+          db.onversionchange = function () { db.close(); opening = null; };
+          resolve(db);
+        };
         request.onerror = function () { opening = null; reject(request.error); };
       });
     }
@@ -53,15 +63,20 @@
     };
   }
 
-  // Saves pages ({slug, title, rev, seq, html, updated_at}) and, in the same transaction, any meta
-  // values: a download's cursor moves only together with the pages it covers.
+  function sourceRecord(page) {
+    return { slug: page.slug, title: page.title, rev: page.rev, body: page.body, saved_at: Date.now() };
+  }
+
+  // Saves pages ({slug, title, rev, seq, html, updated_at, and body when the server sent the source}) and,
+  // in the same transaction, any meta values: a download's cursor moves only together with the pages it covers.
   function savePages(pages, flags, meta) {
-    return transact(["pages", "bodies", "meta"], "readwrite", function (s) {
+    return transact(["pages", "bodies", "sources", "meta"], "readwrite", function (s) {
       pages.forEach(function (page) {
         var read = s.pages.get(page.slug);
         read.onsuccess = function () {
           s.pages.put(pageRecord(page, read.result, flags || {}));
           s.bodies.put(page.html, page.slug);
+          if (typeof page.body === "string") s.sources.put(sourceRecord(page));
         };
       });
       Object.keys(meta || {}).forEach(function (key) { s.meta.put(meta[key], key); });
@@ -91,17 +106,23 @@
       });
   }
 
+  // The source of a page opened (not kept): {slug, title, rev, body}.
+  function saveSource(page) {
+    return transact(["sources"], "readwrite", function (s) { s.sources.put(sourceRecord(page)); });
+  }
+
   function forget(slug) {
-    return transact(["pages", "bodies", "meta"], "readwrite", function (s) {
+    return transact(["pages", "bodies", "sources", "meta"], "readwrite", function (s) {
       s.pages.delete(slug);
       s.bodies.delete(slug);
+      s.sources.delete(slug);
       s.meta.put(Date.now(), CHANGED);
     });
   }
 
   // Drops downloaded pages, except those the reader also keeps on purpose.
   function forgetDownloaded() {
-    return transact(["pages", "bodies", "meta"], "readwrite", function (s) {
+    return transact(["pages", "bodies", "sources", "meta"], "readwrite", function (s) {
       s.meta.delete("download");
       s.meta.put(Date.now(), CHANGED);
       s.pages.openCursor().onsuccess = function (event) {
@@ -109,6 +130,7 @@
         if (!cursor) return;
         if (!cursor.value.kept) {
           s.bodies.delete(cursor.value.slug);
+          s.sources.delete(cursor.value.slug);
           cursor.delete();
         }
         cursor.continue();
@@ -138,6 +160,8 @@
     forget: forget,
     forgetDownloaded: forgetDownloaded,
     eachBody: eachBody,
+    saveSource: saveSource,
+    getSource: function (slug) { return request("sources", "get", [slug]); },
     listPages: function () { return request("pages", "getAll"); },
     countPages: function () { return request("pages", "count"); },
     getMeta: function (key) { return request("meta", "get", [key]); },
