@@ -71,7 +71,7 @@ def test_download_the_commons_resumes_after_the_connection_drops(
     expect(status).to_have_text(f"Done: {total} pages are on this device.")
     assert "after=6" in batches[3], batches  # resumed from the stored cursor, not from the start
     expect(page.locator(".download-progress")).to_have_attribute("value", str(total))
-    expect(page.locator(".offline-storage")).to_contain_text(f"{total} pages kept or downloaded")
+    expect(page.locator(".offline-storage")).to_contain_text(f"{total} downloaded")
     expect(page.locator(".offline-list a", has_text="Peer production")).to_be_visible()
     # Chromium logs the request this test cut off; nothing else may have failed.
     dropped = [m for m in browser_errors.messages if "ERR_INTERNET_DISCONNECTED" in m and "/api/bulk" in m]

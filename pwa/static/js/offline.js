@@ -114,8 +114,12 @@
     var slug = button.dataset.slug;
     var keep = button.getAttribute("aria-pressed") !== "true";
     var work = keep
-      ? ensureFeedCursor().then(function () { return json("/api/pages/" + encodeURIComponent(slug)); })
-        .then(function (page) { cacheOfflineSearch(); return OfflineStore.savePages([page], { kept: true }); })
+      ? OfflineStore.getPage(slug).then(function (held) {
+        // A page already on the device (downloaded) needs no network to be kept: flag it (issue 10).
+        if (held) return OfflineStore.savePages([held], { kept: true });
+        return ensureFeedCursor().then(function () { return json("/api/pages/" + encodeURIComponent(slug)); })
+          .then(function (page) { cacheOfflineSearch(); return OfflineStore.savePages([page], { kept: true }); });
+      })
       : OfflineStore.getPage(slug).then(function (page) {
         if (page && page.downloaded) return OfflineStore.savePages([page], { kept: false });
         return OfflineStore.forget(slug);
