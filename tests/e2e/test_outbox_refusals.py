@@ -186,6 +186,7 @@ def test_a_refused_edit_keeps_its_text_readable_copyable_and_reopenable(
     try:
         button = page.locator(".sync-button")
         expect(button).to_have_text("1 edit not accepted")
+        expect(page.locator("#saved-notice")).to_contain_text("protected")  # no longer says "waiting"
         button.click()
         line = page.locator(".sync-op-rejected")
         expect(line).to_contain_text("Not accepted: the page is protected; only moderators can edit it.")

@@ -185,6 +185,7 @@
   function render() {
     return Promise.all([Outbox.all(), Outbox.getMeta("auth_needed")]).then(function (got) {
       var ops = got[0];
+      followSavedNotice(ops);
       var state = describe(ops, got[1]);
       var shown = document.getElementById("sync-state");
       if (!state) {
@@ -341,7 +342,21 @@
   }
 
   function savedHere(op, text) {
-    landOnPage(op, { text: text });
+    landOnPage(op, { text: text, op_id: op.op_id });
+  }
+
+  // The notice of a save that waited follows what became of it, so the top of the page never says
+  // "waiting" about an edit that was sent, refused or met a conflict meanwhile.
+  function followSavedNotice(ops) {
+    var notice = document.getElementById("saved-notice");
+    var opId = notice && notice.getAttribute("data-op-id");
+    if (!opId) return;
+    var op = ops.filter(function (o) { return o.op_id === opId; })[0];
+    if (op && op.state === "pending") return;
+    notice.removeAttribute("data-op-id");
+    notice.textContent = !op ? "Saved on this device, and now sent." : op.state === "conflict"
+      ? "Your edit met a newer change: open the sync list above to resolve it."
+      : refusalWords(op) + " Your text is kept: open the sync list above to copy it or try again.";
   }
 
   function showError(form, text) {
@@ -507,6 +522,7 @@
     var old = document.getElementById("saved-notice");
     if (old) old.remove();
     var p = el("p", { id: "saved-notice", class: "notice saved-notice", role: "status" }, notice.text);
+    if (notice.op_id) p.setAttribute("data-op-id", notice.op_id);
     if (notice.link) {
       p.appendChild(document.createTextNode(" "));
       p.appendChild(el("a", { href: notice.link }, notice.linkText));
