@@ -79,10 +79,20 @@ def test_saving_twice_offline_reaches_the_server_as_a_chain_without_a_conflict(
         assert httpx.get(f"{site.url}/api/pages/{slug}").json()["body"] == "Shopping list:\n- milk\n- eggs\n- bread\n"
         assert [r["summary"] for r in site.history(slug)][:2] == ["typo, bread", "eggs"]
 
-        # Online again, the cached form of the first copy (an older revision) starts from the author's
+        # A form built from the copy the device saved before (revision R0) starts from the author's
         # acknowledged text, and its save is based on the revision that text became.
-        page.goto(f"{site.url}/wiki/{slug}/edit")
-        expect(page.locator("textarea[name=body]")).to_have_value("Shopping list:\n- milk\n- eggs\n- bread\n")
+        own = page.evaluate("([slug, name, rev]) => CommonplaceOutbox.latestOwnText(slug, name, rev)",
+                            [slug, username, created["rev"]])
+        assert own == {"body": "Shopping list:\n- milk\n- eggs\n- bread\n", "waiting": False}
+        head = httpx.get(f"{site.url}/api/pages/{slug}").json()["rev"]
+        op = page.evaluate("""([slug, name, rev]) => CommonplaceOutbox.add({slug: slug, base_rev: rev,
+            body: 'Shopping list:\\n- milk\\n- eggs\\n- bread\\n- tea\\n', account: name})""",
+                           [slug, username, created["rev"]])
+        assert op["base_rev"] == head and op["after_op"] == ops[1]["op_id"]
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        synced(page)
+        assert open_conflicts(site, token) == []
+        assert httpx.get(f"{site.url}/api/pages/{slug}").json()["body"].endswith("- tea\n")
     finally:
         stop_server(back)
 
@@ -368,3 +378,32 @@ def test_a_resolved_conflict_does_not_reappear_offline(
     page.wait_for_function(OUTBOX_EMPTY)
     expect(page.locator("#sync-state")).to_have_count(0)
     expect(page.get_by_text("conflict")).to_have_count(0)
+
+
+def test_a_refused_new_page_reopens_in_the_create_form_and_saves(
+    phone_context: Callable[..., BrowserContext], site: Any
+) -> None:
+    username, _ = site.sign_up()
+    context = phone_context()
+    page = context.new_page()
+    log_in(page, site, username)
+    # A create the server refused (say its title was refused), as the outbox keeps it.
+    page.evaluate("""(account) => CommonplaceOutbox.add({slug: 'bus-routes', title: 'Bus routes', base_rev: null,
+        body: 'Route 7 runs every twenty minutes.', summary: 'start', account: account})
+      .then((op) => CommonplaceOutbox.update(op.op_id, {state: 'rejected', result: {op_id: op.op_id,
+        status: 'rejected', reason: 'bad_title', message: 'The title cannot be used.'}}))""", username)
+    page.reload()
+    expect(page.locator(".sync-button")).to_have_text("1 edit not accepted")
+    page.locator(".sync-button").click()
+    expect(page.locator(".sync-op-rejected")).to_contain_text("Bus routes")
+    expect(page.locator(".sync-op-rejected")).to_contain_text("Not accepted: the title cannot be used.")
+    page.locator(".sync-op-rejected").get_by_role("link", name="Open in the editor").click()
+    page.wait_for_url(f"{site.url}/wiki/bus-routes/edit?title=Bus+routes")
+    form = page.locator("form.edit-form")
+    expect(form.locator("textarea[name=body]")).to_have_value("Route 7 runs every twenty minutes.")
+    expect(form.locator("input[name=title]")).to_have_value("Bus routes")
+    form.get_by_role("button").click()
+    page.wait_for_url(f"{site.url}/wiki/bus-routes")
+    expect(page.locator("#saved-notice")).to_contain_text("Saved.")
+    assert httpx.get(site.url + "/api/pages/bus-routes").json()["body"] == "Route 7 runs every twenty minutes."
+    page.wait_for_function(OUTBOX_EMPTY)  # the refused copy went once its text was saved again

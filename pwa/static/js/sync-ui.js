@@ -139,10 +139,6 @@
     });
     actions.appendChild(copy);
     actions.appendChild(el("span", {}, " "));
-    var reopen = el("a", { href: editUrl(op), class: "sync-reopen" }, "Open in the editor");
-    reopen.addEventListener("click", function () { sessionStorage.setItem(REOPEN, op.op_id); });
-    actions.appendChild(reopen);
-    actions.appendChild(el("span", {}, " "));
     actions.appendChild(said);
     box.appendChild(actions);
     return box;
@@ -167,6 +163,12 @@
                           "conflict: resolve it"));
     } else {
       item.appendChild(el("span", { class: "sync-op-state" }, refusalWords(op)));
+    }
+    if (op.state === "rejected") {
+      var reopen = el("a", { href: editUrl(op), class: "sync-reopen" }, "Open in the editor");
+      reopen.addEventListener("click", function () { sessionStorage.setItem(REOPEN, op.op_id); });
+      item.appendChild(el("span", {}, " "));
+      item.appendChild(reopen);
     }
     var discard = el("button", { type: "button", class: "link-button sync-discard" }, "Discard");
     discard.addEventListener("click", function () {
