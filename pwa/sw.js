@@ -250,15 +250,16 @@ async function savedPage(url, reason) {
   }
   const started = await pendingCreate(slug);
   if (!started) return null;
-  // The same box sync-ui.js shows on a page with an edit waiting (#pending-edit), so it replaces this one.
-  const waiting = '<section id="pending-edit" class="pending-edit" aria-label="Edit waiting to sync">' +
-    '<p class="notice" role="status">You started this page on this device. It is waiting to sync: nobody else ' +
-    "can read it until the connection returns and the server accepts it.</p>" +
-    '<pre class="pending-body">' + escapeHtml(started.body) + "</pre></section>";
-  return fromFrame(FRAME_URL, {
+  const waiting = '<p class="notice pending-page" role="status">You started this page on this device. It is ' +
+    "waiting to sync: nobody else can read it until the connection returns and the server accepts it.</p>" +
+    '<pre class="pending-body">' + escapeHtml(started.body) + "</pre>";
+  const response = await fromFrame(FRAME_URL, {
     TITLE: escapeHtml(started.title || slug), SLUG: encodeURIComponent(slug), SLUG_TEXT: escapeHtml(slug),
     HTML: waiting, UPDATED: started.created_at.slice(0, 16).replace("T", " "),
-  }, url, reason, Date.parse(started.created_at));
+  }, url, reason, null, true);
+  // Nothing on the server to keep offline yet.
+  return response && new Response((await response.text()).replace(/<button[^>]*keep-offline[^>]*>[^<]*<\/button>/, ""),
+    { status: 200, headers: response.headers });
 }
 
 // The newest create of this page still in the outbox (the author's own, if the account is known).
@@ -275,21 +276,22 @@ async function pendingCreate(slug) {
 // sync-ui.js then fills the text from the author's own waiting edit, if any, and queues the save.
 async function editForm(url, slug, reason) {
   const source = await OfflineStore.getSource(slug).catch(() => null);
+  const waitNote = reason === SLOW ? "The server is not answering yet. Saving keeps your %s on this device and " +
+    "sends it as soon as the server answers." : "You are offline. Saving keeps your %s on this device and sends it " +
+    "when the connection returns.";
   if (source) {
     return editFrame({ heading: "Editing", title: source.title, slug, baseRev: source.rev, body: source.body,
-      create: false, note: "You are offline. Saving keeps your edit on this device and sends it when the " +
-        "connection returns." }, url, reason, source.saved_at);
+      create: false, note: waitNote.replace("%s", "edit") }, url, reason, source.saved_at);
   }
-  if (await heldOnDevice(slug)) {
+  const started = await pendingCreate(slug);
+  if (!started && await heldOnDevice(slug)) {
     // Saved to read (opened while logged out) but without its text to edit: the cached form, if any.
     return savedPage(url, reason);
   }
-  const started = await pendingCreate(slug);
   const asked = url.searchParams.get("title");
   const title = started ? started.title : cleanTitleOr(asked, slug.replace(/-/g, " "));
   return editFrame({ heading: "Creating", title, slug, baseRev: "", body: "", create: true,
-    note: "You are offline. Saving keeps the new page on this device and creates it when the connection " +
-      "returns." }, url, reason, null);
+    note: waitNote.replace("%s", "new page") }, url, reason, null);
 }
 
 function cleanTitleOr(title, fallback) {
@@ -310,7 +312,7 @@ async function editFrame(form, url, reason, savedAt) {
     HEADING: form.heading, TITLE: escapeHtml(form.title), SLUG: encodeURIComponent(form.slug),
     BASE_REV: escapeHtml(form.baseRev), BODY: escapeHtml(form.body), CSRF: escapeHtml(csrf || ""),
     OP_ID: self.crypto.randomUUID(), NOTE: escapeHtml(form.note),
-  }), frame.headers, url, reason, savedAt);
+  }), frame.headers, url, reason, savedAt, true);
 }
 
 // "New page" offline: the form; with a title, the create form at the page's address, unless the device
@@ -325,7 +327,7 @@ async function newPageForm(url, reason) {
   } catch (error) {
     slug = null;
   }
-  if (!slug) return fromHtml(await shell.text(), shell.headers, url, reason, null);
+  if (!slug) return fromHtml(await shell.text(), shell.headers, url, reason, null, true);
   const held = await heldOnDevice(slug);
   if (!held) {
     const target = "/wiki/" + encodeURIComponent(slug) + "/edit?title=" + encodeURIComponent(CommonplaceSlugs.cleanTitle(title));
@@ -336,7 +338,7 @@ async function newPageForm(url, reason) {
     "” is already on this device" + (held.pending ? ", waiting to sync" : "") + ".</p><p>" +
     '<a href="' + href + '">Open “' + escapeHtml(held.title) + '”</a> · <a href="' + href + '/edit">Edit it</a></p>' +
     "<p>Or give your new page another title:</p></div>";
-  return fromHtml((await shell.text()).replace("<!--page-exists-->", exists), shell.headers, url, reason, null);
+  return fromHtml((await shell.text()).replace("<!--page-exists-->", exists), shell.headers, url, reason, null, true);
 }
 
 // {title, pending} of a page this device holds under `slug`, or null.
@@ -359,17 +361,17 @@ function slugOf(url) {
   return match ? decodeURIComponent(match[1]) : null;
 }
 
-async function fromFrame(frameUrl, values, url, reason, savedAt) {
+async function fromFrame(frameUrl, values, url, reason, savedAt, madeHere) {
   const frame = await caches.match(frameUrl, { cacheName: SHELL_CACHE, ignoreVary: true });
   if (!frame) return null;
-  return fromHtml(fill(await frame.text(), values), frame.headers, url, reason, savedAt);
+  return fromHtml(fill(await frame.text(), values), frame.headers, url, reason, savedAt, madeHere);
 }
 
 // A page built here from the shell, which was fetched without cookies: it names the account signed in on
 // this device, as the server would, and sync-ui.js attributes a save made on it to that account.
-async function fromHtml(html, headers, url, reason, savedAt) {
+async function fromHtml(html, headers, url, reason, savedAt, madeHere) {
   const account = await CommonplaceOutbox.getMeta("account").catch(() => "");
-  return withBanner(account ? signedIn(html, account) : html, headers, url, reason, savedAt);
+  return withBanner(account ? signedIn(html, account) : html, headers, url, reason, savedAt, madeHere);
 }
 
 function signedIn(html, account) {
@@ -385,14 +387,17 @@ async function offlinePage(url, reason) {
   return fromHtml(await page.text(), page.headers, url, reason, null);
 }
 
-// Says where the page came from and why: no connection, or a server that has not answered yet.
-function withBanner(html, headers, url, reason, savedAt) {
+// Says where the page came from and why: no connection, or a server that has not answered yet. `madeHere`:
+// the page is a form or a page waiting to sync that the device made, not a copy of the server's page.
+function withBanner(html, headers, url, reason, savedAt, madeHere) {
   const retry = ' <a class="offline-retry" href="' + escapeHtml(url.pathname + url.search) + '">Try again</a>';
   let text;
   if (savedAt) {
     text = reason === SLOW
       ? "slow connection — the server has not answered yet; this copy was saved " + timeAgo(savedAt) + "." + retry
       : "offline — saved " + timeAgo(savedAt);
+  } else if (madeHere) {
+    text = reason === SLOW ? "slow connection — the server has not answered yet." + retry : "offline — no connection";
   } else {
     text = reason === SLOW
       ? "the server is not answering — this page is not saved on this device." + retry

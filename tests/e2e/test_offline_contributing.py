@@ -16,11 +16,11 @@ import httpx
 import pytest
 from conftest import start_server, stop_server
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from server.slugs import slugify
 
 WORKER_READY = "() => navigator.serviceWorker.controller !== null"
-OUTBOX = "() => CommonplaceOutbox.all()"
 SOURCE_SAVED = "(slug) => OfflineStore.getSource(slug).then(Boolean)"
 
 
@@ -42,9 +42,15 @@ def save(page: Page, body: str, summary: str) -> None:
 
 
 def queued(page: Page, count: int = 1) -> list[dict[str, Any]]:
-    """The outbox once it holds `count` ops."""
-    page.wait_for_function(f"() => CommonplaceOutbox.all().then((ops) => ops.length === {count})")
-    return page.evaluate(OUTBOX)
+    """The outbox once it holds `count` ops (read again if the page moves on after the save meanwhile)."""
+    predicate = f"() => CommonplaceOutbox.all().then((ops) => ops.length === {count} ? ops : null)"
+    for _ in range(3):
+        try:
+            return page.wait_for_function(predicate).json_value()
+        except PlaywrightError as exc:
+            if "context was destroyed" not in exc.message:
+                raise
+    raise AssertionError("the page kept navigating after the save")
 
 
 def reconnect(page: Page, context: BrowserContext, live_server: Any) -> Any:
@@ -155,8 +161,12 @@ def test_a_page_started_offline_opens_while_it_waits_and_exists_once_synced(
 
     page.goto(site.url + "/wiki/bus-routes-of-kisumu")
     expect(page.locator("main h1")).to_have_text("Bus Routes of Kisumu")
-    expect(page.locator("#pending-edit")).to_contain_text("waiting to sync")
-    expect(page.locator("#pending-edit pre")).to_have_text("Route 7 runs every twenty minutes.")
+    expect(page.locator("main .pending-page")).to_contain_text("waiting to sync")
+    expect(page.locator("main .prose pre")).to_have_text("Route 7 runs every twenty minutes.")
+    expect(page.locator("main .keep-offline")).to_have_count(0)  # nothing on the server to keep yet
+    page.goto(site.url + "/wiki/bus-routes-of-kisumu/edit")  # a second thought goes on from the waiting text
+    expect(page.locator("main h1")).to_have_text("Creating “Bus Routes of Kisumu”")
+    expect(form.locator("textarea[name=body]")).to_have_value("Route 7 runs every twenty minutes.")
 
     back = reconnect(page, context, live_server)
     try:
