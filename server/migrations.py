@@ -178,6 +178,14 @@ MIGRATIONS: list[str] = [
         UPDATE search_meta SET value = value + 1 WHERE key = 'vectors_version';
     END;
     """,
+    # 6: chains of one author's edits (issue 10 item 3). `after_op` is the author's earlier op this one was
+    # made on top of; `text` keeps the author's own text when the revision it produced differs from it
+    # (a merge), because a later op of the chain must be merged against what its author saw.
+    """
+    ALTER TABLE ops ADD COLUMN after_op TEXT;
+    ALTER TABLE ops ADD COLUMN text TEXT;
+    CREATE INDEX ops_after_op ON ops(after_op) WHERE after_op IS NOT NULL;
+    """,
 ]
 
 

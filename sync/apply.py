@@ -3,7 +3,9 @@
 `apply_op` runs inside the writer's transaction; its result is stored with the op so that a replay
 returns the first answer and writes nothing (sync rule 1). An op on the head becomes a revision
 (rule 2); an op on an older revision is merged three ways, and lands as a revision or a stored
-conflict (rule 3). Either way the op's result is stored in the same transaction.
+conflict (rule 3). Either way the op's result is stored in the same transaction. An op made on top of the
+same author's earlier op (`after_op`) is based on what that op left (sync/chains.py, rule 8), and a create
+whose page exists already is an edit of it on an empty base (rule 8).
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from server.clock import now_iso
 from server.db import Conn
 from server.slugs import TitleError, clean_title, slugify
 from server.users import Actor
-from sync.conflicts import authors_since, conflict_status, store_conflict
+from sync.chains import Earlier, earlier_op, later_op, superseded
+from sync.conflicts import authors_since, close_conflict, conflict_status, store_conflict
 from sync.merge import merge_three_way
 from sync.vocabulary import (
     APPLIED,
     CONFLICT,
+    CONFLICT_SUPERSEDED,
     DUPLICATE,
     MERGED,
     OP_TYPES,
     REASONS,
     REJECTED,
+    too_large_message,
 )
 
 MAX_OP_ID_CHARS = 100
@@ -40,8 +45,8 @@ class Policy:
         self.max_page_bytes = max_page_bytes
 
 
-def rejected(op_id: Any, reason: str, detail: str = "", **extra: Any) -> dict[str, Any]:
-    message = REASONS[reason] + (f" {detail}" if detail else "")
+def rejected(op_id: Any, reason: str, detail: str = "", message: str = "", **extra: Any) -> dict[str, Any]:
+    message = message or REASONS[reason] + (f" {detail}" if detail else "")
     return {"op_id": op_id, "status": REJECTED, "reason": reason, "message": message, **extra}
 
 
@@ -57,14 +62,18 @@ def _validate(op: Any, policy: Policy) -> dict[str, Any] | None:
     body = op.get("body")
     if not isinstance(body, str):
         return rejected(op_id, "invalid_op", "body must be text.")
-    if len(body.encode("utf-8", "surrogatepass")) > policy.max_page_bytes:
-        return rejected(op_id, "too_large", f"The limit is {policy.max_page_bytes} bytes.")
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > policy.max_page_bytes:
+        return rejected(op_id, "too_large", message=too_large_message(size, policy.max_page_bytes),
+                        size=size, limit=policy.max_page_bytes)
     summary = op.get("summary") or ""
     if not isinstance(summary, str) or len(summary) > MAX_SUMMARY_CHARS:
         return rejected(op_id, "invalid_op", f"summary must be text of at most {MAX_SUMMARY_CHARS} characters.")
-    for key in ("slug", "title", "base_rev"):
+    for key in ("slug", "title", "base_rev", "after_op"):
         if op.get(key) is not None and not isinstance(op.get(key), str):
             return rejected(op_id, "invalid_op", f"{key} must be text or null.")
+    if op.get("after_op") == op_id:
+        return rejected(op_id, "invalid_op", "after_op names an earlier op, not the op itself.")
     if "\x00" in body or "\x00" in summary:
         return rejected(op_id, "invalid_op", "Text may not contain NUL characters.")
     return None
@@ -75,10 +84,14 @@ def _previous_result(conn: Conn, op_id: str) -> dict[str, Any] | None:
     return row
 
 
-def _record(conn: Conn, op_id: str, actor: Actor, device_id: str | None, result: dict[str, Any]) -> None:
+def _record(conn: Conn, op: dict[str, Any], actor: Actor, device_id: str | None, result: dict[str, Any]) -> None:
+    # The author's own text is kept when the revision differs from it: a later op of the chain was made on it.
+    text = op["body"] if result["status"] == MERGED or "superseded_by" in result else None
     conn.execute(
-        "INSERT INTO ops (op_id, user_id, device_id, received_at, status, result) VALUES (?, ?, ?, ?, ?, ?)",
-        (op_id, actor.user_id, device_id, now_iso(), result["status"], json.dumps(result)),
+        """INSERT INTO ops (op_id, user_id, device_id, received_at, status, result, after_op, text)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        (op["op_id"], actor.user_id, device_id, now_iso(), result["status"], json.dumps(result),
+         op.get("after_op"), text),
     )
 
 
@@ -101,20 +114,31 @@ def apply_op(
         return duplicate
     if not actor.signed_in and not policy.anonymous_edits:
         return rejected(op_id, "login_required")
-    result = _apply_edit(conn, op, actor, device_id)
+    later = later_op(conn, op_id, actor)
+    result = superseded(op_id, later) if later else _apply_edit(conn, op, actor, device_id)
     if result["status"] != REJECTED:
         # Rejections are not stored: the same op may succeed later (after log-in, say).
-        _record(conn, op_id, actor, device_id, result)
+        _record(conn, op, actor, device_id, result)
     return result
 
 
 def _apply_edit(conn: Conn, op: dict[str, Any], actor: Actor, device_id: str | None) -> dict[str, Any]:
-    op_id, base_rev, body = op["op_id"], op.get("base_rev"), op["body"]
+    op_id = op["op_id"]
     summary = " ".join((op.get("summary") or "").split())
     now = now_iso()
-    if base_rev is None:
-        return _create(conn, op, actor, summary, now)
-    page = pages.get_page(conn, op.get("slug") or "")
+    earlier = earlier_op(conn, op.get("after_op"), op.get("base_rev"), actor)
+    if earlier is not None:
+        slug = earlier.slug  # a chain may start with a create whose slug the device only guessed
+    elif op.get("base_rev") is None:
+        try:
+            slug = slugify(clean_title(op.get("title") or ""))
+        except TitleError as exc:
+            return rejected(op_id, "bad_title", str(exc))
+        if not pages.slug_exists(conn, slug):
+            return _create(conn, op, actor, slug, summary, now)
+    else:
+        slug = op.get("slug") or ""
+    page = pages.get_page(conn, slug)
     if page is None:
         return rejected(op_id, "not_found", slug=op.get("slug"))
     if page["protected"] and not actor.is_moderator:
@@ -125,13 +149,39 @@ def _apply_edit(conn: Conn, op: dict[str, Any], actor: Actor, device_id: str | N
             title = clean_title(op["title"])
         except TitleError as exc:
             return rejected(op_id, "bad_title", str(exc), slug=page["slug"])
-    if base_rev != page["rev"]:
-        base = pages.get_revision(conn, page["page_id"], base_rev)
+    if earlier is not None:
+        base, fallback = earlier.base, earlier.fallback
+    elif op.get("base_rev") is None:
+        # Two people started the same page (issue 10 item 6): the later create is an edit of the page on an
+        # empty base. Every line of it is then an addition at one place, so both texts are kept; its title
+        # counts as the base's, so the page keeps the title it was started with.
+        base, fallback = {"seq": 0, "rev": None, "title": title, "body": ""}, None
+    else:
+        base, fallback = pages.get_revision(conn, page["page_id"], op["base_rev"]), None
         if base is None:
             return rejected(op_id, "unknown_base", slug=page["slug"], rev=page["rev"])
-        if base["seq"] != page["seq"]:  # a local number may name the head too
-            return _merge_edit(conn, op, actor, device_id, page, base, title or base["title"], summary, now)
-    title = title or page["title"]
+    if base["seq"] != page["seq"] or base["body"] != page["body"]:  # a local number may name the head too
+        result = _merge_edit(conn, op, actor, device_id, page, base, fallback, title or base["title"], summary, now)
+    else:
+        result = _edit_head(conn, op, actor, page, title or page["title"], summary, now)
+    if earlier is not None:
+        _replace_conflict(conn, earlier, result)
+    return result
+
+
+def _replace_conflict(conn: Conn, earlier: Earlier, result: dict[str, Any]) -> None:
+    """The later op of a chain holds the earlier op's text: its result replaces the earlier open conflict."""
+    result["after_op"] = earlier.op_id
+    if earlier.open_conflict is None:
+        return
+    written = result["seq"] if result["status"] in (APPLIED, MERGED) and not result.get("unchanged") else None
+    close_conflict(conn, earlier.open_conflict, CONFLICT_SUPERSEDED, written)
+    result["replaced_conflict"] = earlier.open_conflict_uid
+
+
+def _edit_head(conn: Conn, op: dict[str, Any], actor: Actor, page: dict[str, Any], title: str, summary: str,
+               now: str) -> dict[str, Any]:
+    op_id, body = op["op_id"], op["body"]
     if body == page["body"] and title == page["title"]:
         return {"op_id": op_id, "status": APPLIED, "slug": page["slug"], "rev": page["rev"],
                 "seq": page["seq"], "title": title, "unchanged": True}
@@ -144,55 +194,64 @@ def _apply_edit(conn: Conn, op: dict[str, Any], actor: Actor, device_id: str | N
 
 def _merge_edit(
     conn: Conn, op: dict[str, Any], actor: Actor, device_id: str | None, page: dict[str, Any],
-    base: dict[str, Any], title: str, summary: str, now: str,
+    base: dict[str, Any], fallback: dict[str, Any] | None, title: str, summary: str, now: str,
 ) -> dict[str, Any]:
-    """base = the op's base revision, theirs = the head, ours = the op (sync rule 3)."""
+    """base = the op's base (or the author's own earlier text), theirs = the head, ours = the op (rule 3)."""
     op_id = op["op_id"]
+    merge = merge_three_way(base["body"], page["body"], op["body"])
+    if not merge.clean and fallback is not None:
+        base = fallback
+        merge = merge_three_way(base["body"], page["body"], op["body"])
     done = {"op_id": op_id, "slug": page["slug"], "base_rev": base["rev"], "head_rev": page["rev"]}
+    if base["seq"] == 0:
+        done["page_existed"] = True
     if title == base["title"] or title == page["title"]:
         merged_title: str | None = page["title"]
     elif page["title"] == base["title"]:
         merged_title = title
     else:
         merged_title = None  # both renamed the page, differently
-    merge = merge_three_way(base["body"], page["body"], op["body"])
     if not merge.clean or merged_title is None:
+        # An empty base never gets here: every line on both sides is an addition at one place, kept both.
         conflict_id = store_conflict(conn, op=op, actor=actor, device_id=device_id, page=page, base_seq=base["seq"],
                                      title=title, summary=summary, merge=merge, now=now)
         return {**done, "status": CONFLICT, "conflict_id": conflict_id, "rev": page["rev"], "seq": page["seq"],
                 "title": page["title"]}
-    if merge.merged == page["body"] and merged_title == page["title"]:
+    merged = merge.merged
+    if base["seq"] == 0 and merge.kept_both:
+        # Two texts started apart are two parts of the page, not one run-on paragraph.
+        merged = page["body"].rstrip("\n") + "\n\n" + op["body"]
+    if merged == page["body"] and merged_title == page["title"]:
         return {**done, "status": MERGED, "rev": page["rev"], "seq": page["seq"], "title": merged_title,
                 "unchanged": True}
     # The merged revision is the author's; its summary credits whoever else wrote the head's side (an
-    # author's own earlier op from the same offline session needs no credit).
+    # author's own earlier op from the same offline session needs no credit) and says what the merge did.
     others = [name for name in authors_since(conn, page["page_id"], base["seq"], page["seq"])
               if name != actor.username]
-    credit = f"merged with changes by {', '.join(others)}" if others else ""
-    if credit:
-        summary = f"{summary} ({credit})" if summary else credit.capitalize()
+    notes = ["this page had been started already"] if base["seq"] == 0 else []
+    if others:
+        notes.append(f"merged with changes by {', '.join(others)}")
+    if merge.kept_both:
+        notes.append("kept both additions at the same place")
+    if notes:
+        note = "; ".join(notes)
+        summary = f"{summary} ({note})" if summary else note[0].upper() + note[1:]
     written = pages.add_revision(
         conn, page_id=page["page_id"], parent_id=page["seq"], user_id=actor.user_id, author=actor.username,
-        title=merged_title, body=merge.merged, summary=summary, op_id=op_id, now=now,
+        title=merged_title, body=merged, summary=summary, op_id=op_id, now=now,
     )
-    return {**done, "status": MERGED, "title": merged_title, "merged_with": others, **written}
+    return {**done, "status": MERGED, "title": merged_title, "merged_with": others,
+            "kept_both": merge.kept_both > 0, **written}
 
 
-def _create(conn: Conn, op: dict[str, Any], actor: Actor, summary: str, now: str) -> dict[str, Any]:
-    op_id = op["op_id"]
-    try:
-        title = clean_title(op.get("title") or "")
-        slug = slugify(title)
-    except TitleError as exc:
-        return rejected(op_id, "bad_title", str(exc))
-    if pages.slug_exists(conn, slug):
-        return rejected(op_id, "exists", slug=slug)
+def _create(conn: Conn, op: dict[str, Any], actor: Actor, slug: str, summary: str, now: str) -> dict[str, Any]:
+    title = clean_title(op.get("title") or "")
     page = pages.create_page(conn, slug, title, now)
     written = pages.add_revision(
         conn, page_id=page["page_id"], parent_id=None, user_id=actor.user_id, author=actor.username,
-        title=title, body=op["body"], summary=summary or "Created the page", op_id=op_id, now=now,
+        title=title, body=op["body"], summary=summary or "Created the page", op_id=op["op_id"], now=now,
     )
-    return {"op_id": op_id, "status": APPLIED, "slug": slug, "title": title, "created": True, **written}
+    return {"op_id": op["op_id"], "status": APPLIED, "slug": slug, "title": title, "created": True, **written}
 
 
 def apply_ops(

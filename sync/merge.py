@@ -6,6 +6,10 @@ sentences, and a sentence region that still conflicts on its words. At every lev
 do not overlap are taken (merge3's rule: a region changed on one side only, or changed the same way on
 both); anything else stays a conflict that keeps both sides whole. Each region merged finer than lines is
 checked once more (`keeps_both_sides`), so that a merge never silently drops text either side added.
+
+One overlap is not a conflict: when both sides only inserted whole lines at the same place (two people adding
+an entry to one list, issue 10 item 14), both are kept, the head's lines first. Nothing is lost and nothing
+was changed under anyone, so there is nothing for a person to decide.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class MergeResult:
     merged: str | None  # the merged text when clean
     proposal: str  # the merged text, or (unclean) the text with conflict markers around each conflict
     parts: tuple[Part, ...]
+    kept_both: int = 0  # places where both sides added different lines and both were kept
 
 
 # Without autojunk: difflib otherwise ignores tokens that are frequent in long inputs (spaces, "the"),
@@ -158,15 +163,64 @@ def keeps_both_sides(base: str, theirs: str, ours: str, merged: str) -> bool:
     return True
 
 
+def _insertions(base: Sequence[str], side: Sequence[str]) -> list[list[str]] | None:
+    """The lines `side` inserted before each base line (the last slot: after them all), or None when it
+    deleted or changed a base line."""
+    slots: list[list[str]] = [[] for _ in range(len(base) + 1)]
+    for tag, i1, _, j1, j2 in _MATCHER(None, base, side).get_opcodes():
+        if tag == "insert":
+            slots[i1].extend(side[j1:j2])
+        elif tag != "equal":
+            return None
+    return slots
+
+
+def _holds(longer: Sequence[str], shorter: Sequence[str]) -> bool:
+    """Whether every line of `shorter` is in `longer`, in order (the one addition already holds the other)."""
+    lines = iter(longer)
+    return all(line in lines for line in shorter)
+
+
+def _keep_both(base: Sequence[str], theirs: Sequence[str], ours: Sequence[str]) -> tuple[str, int] | None:
+    """When both sides only inserted lines, every base line kept: all the lines, the head's first at each place.
+
+    An addition that the other side's addition holds already (the same lines in order, as when an author's
+    later edit of their own list arrives after it) is taken once. Returns the text and how many places kept
+    two different additions; None when a side deleted or changed a line of the region.
+    """
+    their_slots, our_slots = _insertions(base, theirs), _insertions(base, ours)
+    if their_slots is None or our_slots is None:
+        return None
+    out: list[str] = []
+    both = 0
+    for index, (their_lines, our_lines) in enumerate(zip(their_slots, our_slots, strict=True)):
+        if _holds(their_lines, our_lines):
+            out.extend(their_lines)
+        elif _holds(our_lines, their_lines):
+            out.extend(our_lines)
+        else:
+            out.extend([*their_lines, *our_lines])
+            both += 1
+        if index < len(base):
+            out.append(base[index])
+    return "".join(out), both
+
+
 def merge_three_way(base: str, theirs: str, ours: str) -> MergeResult:
     """Merge `ours` (the author's text, made from `base`) into `theirs` (the current head)."""
     # A missing final newline would make the last line differ on every side that appends after it.
     added_newline = not theirs.endswith("\n") and not ours.endswith("\n") and bool(theirs or ours)
     base_n, theirs_n, ours_n = _with_newline(base), _with_newline(theirs), _with_newline(ours)
     parts: list[Part] = []
+    kept_both = 0
     for group in _groups(split_lines(base_n), split_lines(theirs_n), split_lines(ours_n), None):
         if group[0] != "conflict":
             parts.append(Part(text="".join(group[1])))
+            continue
+        added = _keep_both(*group[1:])
+        if added is not None:
+            parts.append(Part(text=added[0]))
+            kept_both += added[1]
             continue
         region = ["".join(lines) for lines in group[1:]]
         inner = _refine(*region, (split_sentences, split_words))
@@ -186,8 +240,8 @@ def merge_three_way(base: str, theirs: str, ours: str) -> MergeResult:
         merged = merged_parts[0].text if merged_parts else ""
         if added_newline and merged.endswith("\n"):
             merged = merged[:-1]
-        return MergeResult(True, merged, merged, merged_parts)
-    return MergeResult(False, None, _proposal(merged_parts), merged_parts)
+        return MergeResult(True, merged, merged, merged_parts, kept_both)
+    return MergeResult(False, None, _proposal(merged_parts), merged_parts, kept_both)
 
 
 def merge_lines_only(base: str, theirs: str, ours: str) -> bool:

@@ -41,6 +41,8 @@ class Op:
     title: str | None = None
     base_rev: str | None = None
     summary: str = ""
+    # The same author's earlier op on this page that this edit was made on top of (sync/chains.py).
+    after_op: str | None = None
 
 
 @dataclass

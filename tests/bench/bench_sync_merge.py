@@ -10,7 +10,8 @@ exist in the newer revisions, it cannot have been made on r[i] and the pair is c
 skipped. Each remaining triple (base r[i], theirs r[i+k], ours) is merged by sync.merge.merge_three_way and by
 a plain line diff3 (merge3 on lines only) in the same run. For every clean merge the script checks that no
 text was lost: every word either side added is there (as often), every line either side added is there, and
-it counts how often the result equals the real later revision r[i+k+1]. Writes results/sync_merge.json.
+it counts how often the result equals the real later revision r[i+k+1], and how many clean merges kept two
+different additions at the same place (issue 10 item 14). Writes results/sync_merge.json.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def run(pages: dict[str, list[str]], gap: int) -> dict[str, object]:
             if not result.clean:
                 continue
             counts["clean"] += 1
+            counts["kept_both"] += result.kept_both > 0
             counts["equals_real"] += result.merged == real
             counts["lost_words"] += not keeps_both_sides(base, theirs, ours, result.merged)
             counts["lost_lines"] += lost_lines(base, theirs, ours, result.merged)
@@ -133,7 +135,8 @@ def main() -> None:
         print(f"gap {row['gap']}: {row['triples']} concurrent pairs ({row['dependent']} dependent, "
               f"{row.get('trivial', 0)} trivial skipped); clean: ours {row['clean_share']:.1%} "
               f"vs line diff3 {row['lines_clean_share']:.1%}; clean merges equal to the real revision "
-              f"{row['equals_real']}/{row['clean']}; lost words {row['lost_words']}, lost added lines "
+              f"{row['equals_real']}/{row['clean']}; kept both additions {row['kept_both']}; "
+              f"lost words {row['lost_words']}, lost added lines "
               f"{row['lost_lines']} ({row['seconds']} s)")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"history": str(HISTORY), "rows": rows}, indent=2) + "\n")

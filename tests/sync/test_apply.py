@@ -11,7 +11,7 @@ from server import pages
 from server.db import Database
 from server.users import ROLE_MODERATOR, Actor, create_user
 from sync.apply import Policy, apply_op, apply_ops
-from sync.vocabulary import APPLIED, CONFLICT, DUPLICATE, REJECTED, STATUSES
+from sync.vocabulary import APPLIED, CONFLICT, DUPLICATE, MERGED, REJECTED, STATUSES, format_size
 
 POLICY = Policy()
 
@@ -108,10 +108,44 @@ def test_invalid_ops_are_rejected_with_reasons(db: Database, alice: Actor, op: o
     assert revision_count(db) == 0
 
 
-def test_creating_an_existing_title_is_rejected(db: Database, alice: Actor) -> None:
+def test_creating_an_existing_title_adds_to_the_page_keeping_both_texts(db: Database, alice: Actor,
+                                                                        bob: Actor) -> None:
+    """Issue 10 item 6: two people started the same page offline; the second create is an edit on an empty base."""
+    create(db, alice, body="Leaves.\n")
+    again = create(db, bob, title="tea", body="Hot water.\n", op_id="c2")
+    assert again["status"] == MERGED and again["slug"] == "tea" and again["page_existed"] and again["kept_both"]
+    page = db.read(pages.get_page, "tea")
+    assert page["body"] == "Leaves.\n\nHot water.\n" and page["title"] == "Tea"
+    newest = db.read(pages.page_history, page["page_id"])[0]
+    assert newest["author"] == "bob" and newest["summary"] == (
+        "This page had been started already; merged with changes by alice; kept both additions at the same place")
+
+
+def test_creating_an_existing_title_with_the_same_text_writes_nothing(db: Database, alice: Actor, bob: Actor) -> None:
+    created = create(db, alice)
+    again = create(db, bob, title="Tea", body="Leaves.", op_id="c2")
+    assert again["status"] == MERGED and again["unchanged"] and again["rev"] == created["rev"]
+    assert revision_count(db) == 1
+
+
+def test_creating_an_existing_protected_page_is_refused(db: Database, alice: Actor, bob: Actor) -> None:
     create(db, alice)
-    again = create(db, alice, title="tea", op_id="c2")
-    assert again["reason"] == "exists" and again["slug"] == "tea"
+    db.write(pages.set_protected, db.read(pages.get_page, "tea")["page_id"], True)
+    assert create(db, bob, title="Tea", body="Mine", op_id="c2")["reason"] == "protected"
+
+
+def test_too_large_says_both_sizes(db: Database, alice: Actor) -> None:
+    result = create(db, alice, body="é" * 650_000)  # 1.3 MB of UTF-8
+    assert result["reason"] == "too_large" and result["size"] == 1_300_000 and result["limit"] == 200_000
+    assert result["message"] == "The page is too large (1.3 MB; the limit is 200 kB)."
+
+
+@pytest.mark.parametrize(("n", "words"), [(0, "0 kB"), (499, "0 kB"), (500, "1 kB"), (2_500, "3 kB"),
+                                           (200_000, "200 kB"), (200_001, "200 kB"), (999_499, "999 kB"),
+                                           (1_000_000, "1.0 MB"), (1_250_000, "1.3 MB"), (1_249_999, "1.2 MB"),
+                                           (12_345_678, "12.3 MB")])
+def test_sizes_are_written_as_people_read_them(n: int, words: str) -> None:
+    assert format_size(n) == words
 
 
 def test_unknown_base_is_distinguished_from_stale(db: Database, alice: Actor) -> None:

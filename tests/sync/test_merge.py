@@ -82,9 +82,44 @@ def test_conflict_sides_carry_the_other_sides_clean_changes_in_the_region() -> N
     assert conflict.ours.startswith("Black tea is") and "sugar" in conflict.ours
 
 
-def test_insertions_at_the_same_place_conflict() -> None:
-    result = merge_three_way("a\nz\n", "a\nb\nz\n", "a\nc\nz\n")
-    assert not result.clean and "b\n" in result.proposal and "c\n" in result.proposal
+def test_two_entries_added_to_one_list_are_both_kept_head_first() -> None:
+    """Issue 10 item 14: the most common concurrent edit of a commons."""
+    result = merge_three_way("List:\n- a\n", "List:\n- a\n- b\n", "List:\n- a\n- c\n")
+    assert result.clean and result.merged == "List:\n- a\n- b\n- c\n" and result.kept_both == 1
+    middle = merge_three_way("a\nz\n", "a\nb\nz\n", "a\nc\nz\n")
+    assert middle.clean and middle.merged == "a\nb\nc\nz\n"
+
+
+def test_paragraphs_added_at_the_same_place_stay_paragraphs() -> None:
+    result = merge_three_way("P.\n", "P.\n\nTheirs.\n", "P.\n\nOurs.\n")
+    assert result.merged == "P.\n\nTheirs.\n\nOurs.\n"
+
+
+def test_the_same_addition_on_both_sides_is_kept_once() -> None:
+    result = merge_three_way("List:\n- a\n", "List:\n- a\n- b\n", "List:\n- a\n- b\n")
+    assert result.merged == "List:\n- a\n- b\n" and result.kept_both == 0
+
+
+def test_an_addition_the_other_side_holds_already_is_taken_once() -> None:
+    """An author's first edit arriving after their second (which holds its lines) adds nothing twice."""
+    base = "Shopping list:\n- milk\n"
+    result = merge_three_way(base, base + "- eggs\n- bread\n", base + "- eggs\n")
+    assert result.merged == base + "- eggs\n- bread\n" and result.kept_both == 0
+    assert merge_three_way(base, base + "- eggs\n", base + "- eggs\n- bread\n").merged == base + "- eggs\n- bread\n"
+
+
+def test_additions_on_either_side_of_untouched_lines_merge() -> None:
+    assert merge_three_way("a\nb\n", "x\na\nb\n", "a\nb\ny\n").merged == "x\na\nb\ny\n"
+
+
+def test_an_addition_beside_a_line_both_changed_is_still_a_conflict() -> None:
+    result = merge_three_way("List:\n- a\n", "List:\n- A!\n", "List:\n- a?\n- c\n")
+    assert not result.clean and "- A!" in result.proposal and "- a?" in result.proposal and result.kept_both == 0
+
+
+def test_an_addition_next_to_a_deleted_line_is_still_a_conflict() -> None:
+    result = merge_three_way("List:\n- a\n", "List:\n", "List:\n- a\n- c\n")
+    assert not result.clean and "- c" in result.proposal
 
 
 def test_deleting_a_line_the_other_side_changed_conflicts() -> None:
@@ -108,7 +143,8 @@ def test_missing_final_newline_is_kept_missing() -> None:
 def test_empty_texts() -> None:
     assert merge_three_way("", "", "").merged == ""
     assert merge_three_way("", "new", "").merged == "new"
-    assert not merge_three_way("", "mine", "yours").clean
+    both = merge_three_way("", "mine", "yours")  # two texts started on nothing: both are additions, both kept
+    assert both.clean and both.merged == "mine\nyours" and both.kept_both == 1
 
 
 def test_paragraphs_in_markdown_merge_independently() -> None:
