@@ -202,3 +202,16 @@ def test_an_op_naming_itself_is_refused(db: Database) -> None:
     op = new_op(title="Loop", base_rev=None, body="x")
     result = db.write(apply_op, {**op, "after_op": op["op_id"]}, alice, POLICY)
     assert result["reason"] == "invalid_op" and "after_op" in result["message"]
+
+
+def test_an_edit_made_after_a_refresh_starts_from_what_the_device_showed(db: Database) -> None:
+    """`after_op` names an op acknowledged long ago; the device has since shown a newer head (Bob's)."""
+    alice, bob = actor(db, "alice"), actor(db, "bob")
+    [created] = db.write(apply_ops, [new_op(title="Shopping list", base_rev=None, body=LIST)], alice, POLICY)
+    mine = db.write(apply_op, new_op(slug="shopping-list", base_rev=created["rev"], body=EGGS), alice, POLICY)
+    theirs = db.write(apply_op, new_op(slug="shopping-list", base_rev=mine["rev"], body=EGGS + "- tea\n"), bob,
+                      POLICY)
+    later = new_op(slug="shopping-list", base_rev=theirs["rev"], body=EGGS + "- jam\n", after_op=mine["op_id"])
+    result = db.write(apply_op, later, alice, POLICY)
+    assert result["status"] == APPLIED and "after_op" not in result  # Bob's "- tea" was deliberately removed
+    assert db.read(pages.get_page, "shopping-list")["body"] == EGGS + "- jam\n"
