@@ -266,3 +266,31 @@ def test_a_server_that_never_answers_gives_way_to_a_page_that_says_so(
     page.goto(site.url + "/wiki/how-to-read")
     expect(page.locator("main h1")).to_have_text("How to read")
     expect(page.locator(".offline-banner")).to_contain_text("slow connection")
+
+
+OLD_STORE = """() => new Promise((resolve, reject) => {
+  const request = indexedDB.open("commonplace", 1);
+  request.onupgradeneeded = () => {
+    const db = request.result;
+    db.createObjectStore("pages", { keyPath: "slug" });
+    db.createObjectStore("bodies");
+    db.createObjectStore("meta");
+    const tx = request.transaction;
+    tx.objectStore("pages").put({ slug: "kept-before", title: "Kept before", rev: "r1", kept: true });
+    tx.objectStore("bodies").put("<p>Kept before the update.</p>", "kept-before");
+  };
+  request.onsuccess = () => { request.result.close(); resolve(); };
+  request.onerror = () => reject(request.error);
+})"""
+
+
+def test_pages_saved_before_the_source_store_existed_survive_its_upgrade(phone_page: Page, site: Any) -> None:
+    phone_page.route("**/favicon.ico", lambda route: route.fulfill(status=204))  # asked for beside a JSON page
+    phone_page.goto(site.url + "/api/status")  # same origin, no script of the app yet
+    phone_page.evaluate(OLD_STORE)
+    phone_page.goto(site.url + "/wiki/how-to-read")
+    kept = phone_page.evaluate("() => OfflineStore.getPage('kept-before')")
+    assert (kept["title"], kept["html"]) == ("Kept before", "<p>Kept before the update.</p>")
+    phone_page.evaluate("(page) => OfflineStore.saveSource(page)",
+                        {"slug": "kept-before", "title": "Kept before", "rev": "r1", "body": "x"})
+    assert phone_page.evaluate("() => OfflineStore.getSource('kept-before')")["body"] == "x"
