@@ -6,7 +6,6 @@ a head that moved and is merged on the server.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,6 @@ import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
 OUTBOX_EMPTY = "() => CommonplaceOutbox.all().then((ops) => ops.length === 0)"
-SCREENSHOTS = os.environ.get("COMMONPLACE_SCREENSHOTS")  # a folder, to look at the screens at 360 px
 
 
 def phone(phone_context: Callable[..., BrowserContext], site: Any) -> Page:
@@ -33,11 +31,6 @@ def save(page: Page, body: str, summary: str) -> None:
 
 def body_of(site: Any, slug: str) -> str:
     return httpx.get(f"{site.url}/api/pages/{slug}").json()["body"]
-
-
-def screenshot(page: Page, name: str) -> None:
-    if SCREENSHOTS:
-        page.screenshot(path=os.path.join(SCREENSHOTS, name))
 
 
 def test_two_phones_adding_to_one_list_keep_both_entries(
@@ -59,10 +52,8 @@ def test_two_phones_adding_to_one_list_keep_both_entries(
     article = second.locator("main")
     expect(article).to_contain_text("tent")
     expect(article).to_contain_text("stove")
-    screenshot(second, "shared-list-page.png")
     second.goto(f"{site.url}/wiki/{slug}/history")
     expect(second.locator("main")).to_contain_text("kept both additions at the same place")
-    screenshot(second, "shared-list-history.png")
 
 
 def test_two_phones_starting_the_same_page_make_one_page_with_both_texts(
@@ -85,4 +76,3 @@ def test_two_phones_starting_the_same_page_make_one_page_with_both_texts(
     second.goto(f"{site.url}/wiki/well-maintenance")
     expect(second.locator("main")).to_contain_text("Check the rope")
     expect(second.locator("main")).to_contain_text("Clean the bucket")
-    screenshot(second, "shared-new-page.png")
