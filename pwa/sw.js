@@ -279,6 +279,9 @@ async function editForm(url, slug, reason) {
   const waitNote = reason === SLOW ? "The server is not answering yet. Saving keeps your %s on this device and " +
     "sends it as soon as the server answers." : "You are offline. Saving keeps your %s on this device and sends it " +
     "when the connection returns.";
+  // An edit form opened online after the source was saved is the newer copy: it answers instead.
+  const form = await caches.match(pageKey(url), { cacheName: PAGES_CACHE, ignoreVary: true });
+  if (form && (!source || Number(form.headers.get(SAVED_AT)) > source.saved_at)) return savedPage(url, reason);
   if (source) {
     return editFrame({ heading: "Editing", title: source.title, slug, baseRev: source.rev, body: source.body,
       create: false, note: waitNote.replace("%s", "edit") }, url, reason, source.saved_at);
