@@ -8,6 +8,8 @@ each HTML answer carries a Content-Security-Policy that forbids inline script.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import re
 from dataclasses import dataclass, field
@@ -59,12 +61,15 @@ def dangerous_url(value: str | None) -> bool:
 class MarkupAudit(HTMLParser):
     """Collects every reason a piece of HTML could run script or carry inline style."""
 
-    def __init__(self, forbidden_tags: set[str], allow_script_src_prefix: str | None = None) -> None:
+    def __init__(self, forbidden_tags: set[str], allow_script_src_prefix: str | None = None,
+                 allowed_style_hashes: frozenset[str] = frozenset()) -> None:
         super().__init__(convert_charrefs=True)
         self.forbidden_tags = forbidden_tags
         self.allow_script_src_prefix = allow_script_src_prefix
+        self.allowed_style_hashes = allowed_style_hashes
         self.problems: list[str] = []
         self._in_script = False
+        self._style: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "script" and self.allow_script_src_prefix is not None:
@@ -72,6 +77,8 @@ class MarkupAudit(HTMLParser):
             if not src.startswith(self.allow_script_src_prefix):
                 self.problems.append(f"<script> without a same-site static src: {attrs!r}")
             self._in_script = True
+        elif tag == "style" and self.allowed_style_hashes:
+            self._style = []
         elif tag in self.forbidden_tags:
             self.problems.append(f"forbidden tag <{tag}>")
         for name, value in attrs:
@@ -91,8 +98,17 @@ class MarkupAudit(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._in_script = False
+        if tag == "style" and self._style is not None:
+            # Only the stylesheet the CSP names by hash may be inline (issue 10: no second round trip).
+            text = "".join(self._style)
+            digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+            if digest not in self.allowed_style_hashes:
+                self.problems.append(f"<style> whose hash the CSP does not allow: {text[:60]!r}")
+            self._style = None
 
     def handle_data(self, data: str) -> None:
+        if self._style is not None:
+            self._style.append(data)
         if self._in_script and data.strip():
             self.problems.append(f"inline script content {data[:60]!r}")
 
@@ -105,11 +121,21 @@ def audit_fragment(html: str) -> list[str]:
     return audit.problems
 
 
-def audit_page(html: str) -> list[str]:
-    """Problems in a whole HTML response: the page chrome may load its own scripts from /static/ and hold forms."""
+_STYLE_HASH = re.compile(r"'sha256-([A-Za-z0-9+/=]+)'")
+
+
+def style_hashes(csp: str) -> frozenset[str]:
+    """The hashes of the inline stylesheets a Content-Security-Policy's style-src allows."""
+    style_src = next((part for part in csp.split(";") if part.split()[:1] == ["style-src"]), "")
+    return frozenset(_STYLE_HASH.findall(style_src))
+
+
+def audit_page(html: str, csp: str = "") -> list[str]:
+    """Problems in a whole HTML response: the page chrome may load its own scripts from /static/, hold forms,
+    and inline the stylesheet whose hash its CSP allows."""
     audit = MarkupAudit(
         {"iframe", "object", "embed", "svg", "math", "style", "base", "frame", "frameset", "applet"},
-        allow_script_src_prefix="/static/",
+        allow_script_src_prefix="/static/", allowed_style_hashes=style_hashes(csp),
     )
     audit.feed(html)
     audit.close()
@@ -149,6 +175,15 @@ def test_the_page_audit_allows_static_scripts_only() -> None:
     assert audit_page('<script src="/static/js/app.abc.js" defer></script>') == []
     assert audit_page('<script src="https://evil.example/x.js"></script>')
     assert audit_page("<script>alert(1)</script>")
+
+
+def test_the_page_audit_allows_only_the_inline_style_its_csp_names() -> None:
+    css = "body{color:red}"
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    csp = f"default-src 'self'; style-src 'self' 'sha256-{digest}'"
+    assert audit_page(f"<style>{css}</style>", csp) == []
+    assert audit_page("<style>body{color:blue}</style>", csp)
+    assert audit_page(f"<style>{css}</style>")
 
 
 def test_payload_file_is_complete() -> None:
@@ -226,7 +261,8 @@ class Crawl:
         if response.headers.get("content-type", "").startswith("text/html"):
             self.html_pages += 1
             self.failures.extend(f"{where}: {p}" for p in csp_problems(response.headers))
-            self.failures.extend(f"{where}: {p}" for p in audit_page(response.text))
+            csp = response.headers.get("content-security-policy", "")
+            self.failures.extend(f"{where}: {p}" for p in audit_page(response.text, csp))
             for text in must_not_contain:
                 if _TAG_LIKE.search(text) and text in response.text:
                     self.failures.append(f"{where}: payload appears unescaped: {text[:120]!r}")
@@ -326,6 +362,6 @@ def test_csp_on_every_html_answer(client: TestClient, method: str, url: str, hea
     response = client.request(method, url, headers=headers)
     assert response.status_code < 500, url
     assert response.headers["content-type"].startswith("text/html"), url
-    assert audit_page(response.text) == []
+    assert audit_page(response.text, response.headers.get("content-security-policy", "")) == []
     assert "<img src=x>" not in response.text
     assert csp_problems(response.headers) == [], (url, response.status_code)

@@ -68,6 +68,20 @@
     loading(false);
   });
 
+  // The page came with its stylesheet inline (a first visit on a slow link paints sooner without a second
+  // connection). Once the service worker holds the file, the cookie tells the server to link to it instead,
+  // so later pages, and the whole pages the worker fetches for taps, are 2.4 kB lighter.
+  window.addEventListener("load", function () {
+    var inline = document.querySelector("style[data-href]");
+    if (!inline || !window.caches) return;
+    var href = inline.getAttribute("data-href");
+    // ready: the worker has installed, so its precache (which holds the stylesheet) is complete.
+    var worker = navigator.serviceWorker ? navigator.serviceWorker.ready : Promise.resolve();
+    worker.then(function () { return caches.match(href); }).then(function (held) {
+      if (held) document.cookie = "cp_css=" + href + "; path=/; max-age=31536000; samesite=lax";
+    }).catch(function () {});
+  });
+
   // Capture phase, so a declined submit is stopped before htmx's own submit
   // listener on the form sees it (htmx ignores defaultPrevented there).
   document.addEventListener("submit", function (event) {
