@@ -13,7 +13,8 @@ CONTEXT_LINES = 2
 _WORDS = re.compile(r"\s+|[^\s]+")
 
 
-def _word_diff(old: str, new: str) -> str:
+def word_diff(old: str, new: str) -> str:
+    """HTML of `new` with the words `old` had and lost in <del> and the words it gained in <ins>."""
     a, b = _WORDS.findall(old), _WORDS.findall(new)
     out: list[str] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
@@ -50,7 +51,7 @@ def diff_blocks(old: str, new: str, context: int = CONTEXT_LINES) -> list[dict[s
                 blocks.extend(_line("same", line) for line in a[i1:i2])
             elif tag == "replace" and i2 - i1 == j2 - j1:
                 blocks.extend(
-                    {"kind": "mod", "html": _word_diff(x, y)} for x, y in zip(a[i1:i2], b[j1:j2], strict=True)
+                    {"kind": "mod", "html": word_diff(x, y)} for x, y in zip(a[i1:i2], b[j1:j2], strict=True)
                 )
             else:
                 blocks.extend(_line("del", line) for line in a[i1:i2])
