@@ -29,16 +29,21 @@ def log_in(page: Page, site: Any, username: str) -> None:
 def open_for_offline(page: Page, site: Any, slug: str) -> None:
     """Visit the page and its edit form online, so the service worker keeps both."""
     page.goto(f"{site.url}/wiki/{slug}")
-    page.wait_for_function(WORKER_READY)
+    page.wait_for_function(WORKER_READY, timeout=30_000)  # installing precaches the shell: slow on a busy machine
     page.goto(f"{site.url}/wiki/{slug}/edit")
     page.goto(f"{site.url}/wiki/{slug}")
-    for url in (f"{site.url}/wiki/{slug}/edit", f"{site.url}/wiki/{slug}"):  # the worker has kept both
-        page.wait_for_function("(url) => caches.match(url, {ignoreVary: true}).then(Boolean)", arg=url)
+    # The worker has kept the page, and the edit form or the page's source to build one from offline.
+    page.wait_for_function("""([view, edit, slug]) => Promise.all([
+        caches.match(view, {ignoreVary: true}), caches.match(edit, {ignoreVary: true}),
+        self.OfflineStore && OfflineStore.getSource ? OfflineStore.getSource(slug).catch(() => null) : null,
+      ]).then(([saved, form, source]) => Boolean(saved && (form || source)))""",
+                           arg=[f"{site.url}/wiki/{slug}", f"{site.url}/wiki/{slug}/edit", slug],
+                           polling=100, timeout=20_000)
 
 
 def synced(page: Page) -> None:
     """The outbox is empty and the indicator says nothing is waiting (it shows "All sent", then goes)."""
-    page.wait_for_function(OUTBOX_EMPTY)
+    page.wait_for_function(OUTBOX_EMPTY, polling=100)
     expect(page.locator(".sync-button", has_text="waiting")).to_have_count(0)
 
 

@@ -112,6 +112,8 @@ def test_a_too_large_save_is_refused_plainly_and_later_edits_still_sync(
     form.locator("textarea[name=body]").evaluate("(t, n) => { t.value = 'x'.repeat(n); }", BIG)
     form.get_by_role("button").click()
     expect(page.locator("main .error")).to_contain_text(TOO_LARGE)
+    expect(page.locator("main .error")).to_be_in_viewport()  # above the Save button just tapped
+    page.screenshot(path="/tmp/outbox-too-large.png")
     assert page.evaluate("() => CommonplaceOutbox.all()") == []
     expect(page.locator("#sync-state")).to_have_count(0)
 
@@ -313,6 +315,7 @@ def test_logging_in_again_sends_the_waiting_edit_within_seconds(
         assert site.history("style-guide")[0]["summary"] != "outage"
         # The page saved on the device still names the account in its header; the panel offers the way back.
         page.locator(".sync-button").click()
+        page.screenshot(path="/tmp/outbox-log-in-again.png")
         page.locator(".sync-panel a.sync-login").click()  # boosted, as a person taps it
         form = page.locator("main form")
         form.locator("input[name=username]").fill(username)

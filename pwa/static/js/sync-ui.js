@@ -366,7 +366,13 @@
     if (old) old.remove();
     var p = el("p", { class: "error", role: "alert", "data-outbox": "" }, text);
     form.parentNode.insertBefore(p, form);
-    p.scrollIntoView({ block: "center" });
+    // The message lands above the button just tapped: bring it into view once laid out (scroll anchoring
+    // would otherwise keep the view where it was), and focus it for screen readers.
+    p.setAttribute("tabindex", "-1");
+    requestAnimationFrame(function () {
+      p.focus({ preventScroll: true });
+      p.scrollIntoView({ block: "center" });
+    });
   }
 
   // A refused edit reopened in this form and saved again is in the outbox anew: the old note goes.
