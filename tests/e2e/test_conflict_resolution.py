@@ -216,3 +216,22 @@ def test_discard_asks_first(phone_context: Callable[..., BrowserContext], site: 
     page.reload()
     expect(page.locator(f'[data-resolved-conflict="{conflict_id}"]')).to_be_visible()
     assert "is 14 metres deep" in httpx.get(f"{site.url}/api/pages/{slug}").json()["body"]
+
+
+def test_without_javascript_the_choices_still_resolve(phone_context: Callable[..., BrowserContext], site: Any) -> None:
+    username, slug, conflict_id = make_conflict(site, {"is 12 metres deep": "is 14 metres deep"},
+                                                {"is 12 metres deep": "is 15 metres deep"})
+    page = phone_context(java_script_enabled=False).new_page()
+    log_in(page, site, username)
+    page.goto(f"{site.url}/conflicts/{conflict_id}")
+    edit_box = page.locator("#part-0 textarea")
+    page.locator("#part-0 .conflict-choices label", has_text="Edit").click()
+    expect(edit_box).to_be_visible()  # CSS alone shows the box for "Edit"
+    edit_box.fill("The main well is 14 or 15 metres deep; measure it in June.")
+    page.locator("form.conflict-form > button").click()
+    page.wait_for_url(f"{site.url}/conflicts/{conflict_id}")
+    expect(page.locator(f'[data-resolved-conflict="{conflict_id}"]')).to_be_visible()
+    page.reload()
+    body = httpx.get(f"{site.url}/api/pages/{slug}").json()["body"]
+    assert "14 or 15 metres deep; measure it in June.\n\nWater from the well" in body
+    assert len(site.history(slug)) == 3
