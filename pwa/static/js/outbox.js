@@ -212,10 +212,11 @@
 
   // Remembers the author's last acknowledged text on a page, so that a form built from an older saved copy
   // starts from it. A merged result's revision holds more than the op's text: forget instead.
-  function rememberAcked(tx, op, result, status) {
-    var meta = tx;
+  function rememberAcked(meta, op, result, status) {
     var key = ackedKey(result.slug || op.slug);
     return request(meta.get(key)).then(function (old) {
+      // An earlier op that a later one of its chain already carried: the later op's record stands.
+      if (result.superseded_by) return null;
       if (status !== "applied" || !result.rev) return request(meta.delete(key));
       var older = [op.base_rev].concat(old && old.account === op.account ? [old.rev].concat(old.older) : [])
         .filter(function (rev, i, list) { return rev && rev !== result.rev && list.indexOf(rev) === i; })
