@@ -31,7 +31,7 @@ class PageApiController(Controller):
         """Health and counts: pages, revisions, and the search index (pages pending, chunks, model)."""
         return {**db.read(pages.counts), "index": search.status()}
 
-    @get("/pages/{slug:str}", sync_to_thread=True, raises=[NotFoundException, ClientException])
+    @get("/pages/{slug:str}", sync_to_thread=True, raises=[NotFoundException])
     def get_page(self, request: Request, db: Database, slug: str, fields: str = "") -> Response[dict[str, Any]]:
         """The page's head revision; send `If-None-Match` with the ETag to get 304 when unchanged.
 
