@@ -325,11 +325,12 @@
   // Saving: the edit form goes through the outbox, and the person lands on the page view with a notice
   // at the top. location.replace: the filled form leaves the history, so Back never shows it as unsent.
 
-  function landOnPage(op, notice) {
+  // `reachable`: the server answered (busy, or the session ended), so it can serve the page view.
+  function landOnPage(op, notice, reachable) {
     sessionStorage.setItem(FLASH, JSON.stringify(notice));
     var slug = op.slug;
     var saved = op.base_rev && navigator.serviceWorker && navigator.serviceWorker.controller;
-    if (navigator.onLine !== false || saved) {
+    if (reachable || saved) {
       location.replace("/wiki/" + encodeURIComponent(slug));
       return;
     }
@@ -343,8 +344,8 @@
     render();
   }
 
-  function savedHere(op, text) {
-    landOnPage(op, { text: text, op_id: op.op_id });
+  function savedHere(op, text, reachable) {
+    landOnPage(op, { text: text, op_id: op.op_id }, reachable);
   }
 
   // The notice of a save that waited follows what became of it, so the top of the page never says
@@ -385,9 +386,9 @@
     var result = summary.results.filter(function (r) { return r.op_id === op.op_id; })[0];
     var status = result && (result.status === "duplicate" && result.first_status ? result.first_status : result.status);
     if (summary.auth_needed) {
-      return savedHere(op, "Saved on this device. Your session has ended: log in again and it will be sent.");
+      return savedHere(op, "Saved on this device. Your session has ended: log in again and it will be sent.", true);
     }
-    if (!result) return savedHere(op, "Saved on this device, waiting to sync.");
+    if (!result) return savedHere(op, "Saved on this device, waiting to sync.", true);
     if (status === "conflict") {
       location.replace("/conflicts/" + encodeURIComponent(result.conflict_id));
       return null;
@@ -468,7 +469,7 @@
             return dropReopened(form).then(function () {
               savedHere(op, busy
                 ? "The server is busy right now. Your edit is saved on this device and will be sent shortly."
-                : "Saved on this device, waiting to sync: there is no connection right now.");
+                : "Saved on this device, waiting to sync: there is no connection right now.", busy);
             });
           });
         }, function (err) {
