@@ -311,7 +311,11 @@
               });
             return refused.then(function (result) { summary.results.push(result); return true; });
           }
-          if (!response.ok) throw replayError("busy", "push answered " + response.status);
+          if (!response.ok) {
+            var busy = replayError("busy", "push answered " + response.status);
+            busy.retryAfterMs = (Number(response.headers.get("Retry-After")) || 0) * 1000;
+            throw busy;
+          }
           return response.json().then(function (reply) {
             var byId = {};
             batch.forEach(function (op) { byId[op.op_id] = op; });

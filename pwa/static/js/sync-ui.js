@@ -258,9 +258,10 @@
   // ---------------------------------------------------------------------------------------------------
   // Replay: on start, on the online event, through Background Sync, and by retry with backoff.
 
-  function scheduleRetry() {
+  // A busy server may say how long to wait (Retry-After on a 429); never sooner than that.
+  function scheduleRetry(err) {
     if (retryTimer) return;
-    var wait = retryMs * (0.75 + Math.random() / 2);
+    var wait = Math.max(retryMs * (0.75 + Math.random() / 2), (err && err.retryAfterMs) || 0);
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
     retryTimer = setTimeout(function () { retryTimer = null; replay(); }, wait);
   }
@@ -309,7 +310,7 @@
       return refreshConflicts().then(render).then(function () { return summary; });
     }, function (err) {
       busy = Boolean(err && err.kind === "busy");
-      scheduleRetry();
+      scheduleRetry(err);
       return render().then(function () { return null; });
     });
   }
@@ -464,7 +465,7 @@
               return afterReply(form, op, summary, button);
             });
           }, function (err) {
-            scheduleRetry();
+            scheduleRetry(err);
             busy = Boolean(err && err.kind === "busy");
             return dropReopened(form).then(function () {
               savedHere(op, busy
