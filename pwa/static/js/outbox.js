@@ -98,8 +98,9 @@
     return new TextEncoder().encode(text).length;
   }
 
+  // The server's rule (sync.vocabulary.format_size): halves round up, tenths of a MB from 1,000,000 bytes.
   function formatSize(bytes) {
-    return bytes < 1000000 ? Math.round(bytes / 1000) + " kB" : (bytes / 1e6).toFixed(1) + " MB";
+    return bytes < 1000000 ? Math.round(bytes / 1000) + " kB" : (Math.round(bytes / 1e5) / 10).toFixed(1) + " MB";
   }
 
   function tooLargeMessage(bytes, limit) {
