@@ -25,7 +25,7 @@ from sync.vocabulary import CONFLICT, MERGED, REJECTED
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 HISTORY_PAGE = 50
-REJECTION_STATUS = {"login_required": 403, "blocked": 403, "protected": 403, "exists": 409, "not_found": 404}
+REJECTION_STATUS = {"login_required": 403, "blocked": 403, "protected": 403, "not_found": 404}
 
 
 def _page_or_404(db: Database, slug: str) -> dict[str, Any]:
@@ -58,10 +58,15 @@ def _after_save(request: Request, result: dict[str, Any]) -> Response | None:
         return Redirect(f"/conflicts/{result['conflict_id']}", status_code=303)
     if result["status"] == MERGED and result.get("merged_with"):
         names = ", ".join(result["merged_with"])
+        if result.get("page_existed"):
+            message = f"{names} had started this page already. Your text was added after theirs"
+        elif result.get("kept_both"):
+            message = f"While you were editing, {names} added text at the same place. Both additions are kept"
+        else:
+            message = f"While you were editing, {names} changed other parts of this page. Both changes are kept"
         return html_response(
             request, "message.html", heading="Saved, merged with changes by " + names,
-            message=f"While you were editing, {names} changed other parts of this page. Both changes are in "
-                    "the page now, and the history shows each.",
+            message=message + "; the history shows each.",
             link=wiki_href(result["slug"]), link_text="See the page")
     if result["status"] != REJECTED:
         return Redirect(wiki_href(result["slug"]), status_code=303)
