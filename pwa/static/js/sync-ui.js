@@ -404,7 +404,10 @@
     }
     var text = "Saved.";
     if (status === "merged" && result.merged_with && result.merged_with.length) {
-      text = "Saved, merged with changes by " + result.merged_with.join(", ") + ".";
+      var names = result.merged_with.join(", ");
+      text = result.page_existed ? names + " had started this page already: your text was added after theirs."
+        : result.kept_both ? "Saved. " + names + " added text at the same place meanwhile: both additions are kept."
+          : "Saved, merged with changes by " + names + ".";
     } else if (result.unchanged) {
       text = "Saved: the text was already the same, so nothing changed.";
     }
