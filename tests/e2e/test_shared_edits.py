@@ -53,6 +53,7 @@ def test_two_phones_adding_to_one_list_keep_both_entries(
     article = second.locator("main")  # the page the app shows after the save
     expect(article).to_contain_text("tent")
     expect(article).to_contain_text("stove")
+    expect(article).to_contain_text("both additions are kept")  # the saved note says what happened
     second.goto(f"{site.url}/wiki/{slug}/history")
     expect(second.locator("main")).to_contain_text("kept both additions at the same place")
 
@@ -76,3 +77,4 @@ def test_two_phones_starting_the_same_page_make_one_page_with_both_texts(
         f"{site.history('well-maintenance')[1]['author']}; kept both additions at the same place)"
     expect(second.locator("main")).to_contain_text("Check the rope")
     expect(second.locator("main")).to_contain_text("Clean the bucket")
+    expect(second.locator("main")).to_contain_text("had started this page already")
