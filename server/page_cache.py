@@ -27,6 +27,7 @@ SHAREABLE_HEADER = "x-commonplace-shareable"
 MAX_ENTRIES = 5000
 # Names the stylesheet file the browser holds: pages link to it then, else inline it (server/templating.py).
 STYLESHEET_COOKIE = "cp_css"
+CacheKey = tuple[str, bool, bytes, bool]
 _STYLESHEET_COOKIE = re.compile(rb"(?:^|;)\s*" + STYLESHEET_COOKIE.encode() + rb"=([^;]*)")
 COMPRESS_MIN_BYTES = 512
 
@@ -46,8 +47,8 @@ class PageCache:
         self.db_path = db_path
         self._conn = None
         self._version: int | None = None
-        # (path, fragment, stylesheet cookie) -> (headers, body, {encoding: compressed body})
-        self._entries: dict[tuple[str, bool, bytes], tuple[list[tuple[bytes, bytes]], bytes, dict[str, bytes]]] = {}
+        # (path, fragment, stylesheet cookie, shown) -> (headers, body, {encoding: compressed body})
+        self._entries: dict[CacheKey, tuple[list[tuple[bytes, bytes]], bytes, dict[str, bytes]]] = {}
 
     def _current(self) -> bool:
         """True when nothing was committed since the cache was filled; empties it otherwise."""
@@ -75,9 +76,10 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         fragment = _header(scope, b"hx-request") == b"true" and not _header(scope, b"hx-history-restore-request")
-        # The page inlines its stylesheet or links to it, by this cookie (server/templating.py).
+        # The page inlines its stylesheet or links to it, by this cookie and who asks (server/templating.py).
         stylesheet = _STYLESHEET_COOKIE.search(_header(scope, b"cookie"))
-        key = (scope["path"], fragment, stylesheet.group(1) if stylesheet else b"")
+        key = (scope["path"], fragment, stylesheet.group(1) if stylesheet else b"",
+               _header(scope, b"sec-fetch-dest") in (b"", b"document"))
         entry = self._entries.get(key) if self._current() else None
         if entry is None:
             entry = await self._render(scope, receive, send, key)
@@ -98,7 +100,7 @@ class PageCache:
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-    async def _render(self, scope: Scope, receive: Receive, send: Send, key: tuple[str, bool, bytes]):
+    async def _render(self, scope: Scope, receive: Receive, send: Send, key: CacheKey):
         """Run the app; keep its answer if it is a plain 200 without cookies, else pass it through."""
         start: dict = {}
         chunks: list[bytes] = []

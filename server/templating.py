@@ -16,10 +16,17 @@ from server.clock import parse_iso
 from server.page_cache import CACHEABLE_PATH, SHAREABLE_HEADER, STYLESHEET_COOKIE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# Whole pages carry the stylesheet inline (no second connection before the first paint on a slow link,
-# issue 10) until the browser says, with the STYLESHEET_COOKIE naming the file, that it holds the file
-# already (pwa/static/js/app.js sets it once the service worker has cached it); then they link to it.
+# A page the browser is about to show carries the stylesheet inline (no second connection before the first
+# paint on a slow link, issue 10) until the browser says, with the STYLESHEET_COOKIE naming the file, that
+# it holds the file (pwa/static/js/app.js sets it once the service worker has cached it). Pages fetched by
+# the service worker (its precache, the whole pages behind boosted links) link to the file, which it holds.
 STYLESHEET = "css/app.css"
+
+
+def inlines_stylesheet(request: Request, stylesheet: str) -> bool:
+    # Browsers without Fetch Metadata send no Sec-Fetch-Dest: treat them as showing the page.
+    shown = request.headers.get("sec-fetch-dest", "document") == "document"
+    return shown and request.cookies.get(STYLESHEET_COOKIE) != stylesheet
 
 
 def is_fragment_request(request: Request) -> bool:
@@ -91,13 +98,13 @@ def html_response(request: Request, template: str, status_code: int = 200, **con
     env: Environment = request.app.state.templates
     context.setdefault("actor", request_actor(request))
     context["csrf_token"] = LazyToken(request)
-    context["inline_css"] = request.cookies.get(STYLESHEET_COOKIE) != env.globals["static"](STYLESHEET)
+    context["inline_css"] = inlines_stylesheet(request, env.globals["static"](STYLESHEET))
     context["fragment"] = is_fragment_request(request)
     context["request_path"] = request.url.path
     query = request.url.query
     context["return_to"] = request.url.path + (f"?{query}" if query else "")
     body = env.get_template(template).render(**context)
-    headers = {"Vary": "HX-Request, Cookie", "Cache-Control": "no-cache",
+    headers = {"Vary": "HX-Request, Cookie, Sec-Fetch-Dest", "Cache-Control": "no-cache",
                # Allows the stylesheet base.html inlines (server/app.py, policy_with_inline_css).
                "Content-Security-Policy": request.app.state.page_policy}
     cookies = csrf_cookies(request, request.app.state.settings.secure_cookies)

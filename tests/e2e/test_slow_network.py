@@ -91,13 +91,13 @@ def test_the_header_stays_under_120_px_on_an_article(
         # Every site link is still there (the row scrolls sideways) and nothing makes the page scroll sideways.
         assert page.locator(".site-nav a").count() >= 4
         assert page.evaluate("() => document.documentElement.scrollWidth") == 360
-        # The sync indicator sync-ui.js adds when edits wait must fit too (the markup it builds).
+        # The sync indicator sync-ui.js adds when edits wait must fit too (the markup it builds, without its
+        # id, which sync-ui.js would remove on its next look at an empty outbox).
         page.evaluate("""() => {
             const box = document.createElement('div');
-            box.id = 'sync-state';
             box.className = 'sync-state';
             box.innerHTML = '<button type="button" class="sync-button sync-pending">2 waiting to sync</button>' +
-                            '<div id="sync-panel" class="sync-panel" hidden></div>';
+                            '<div class="sync-panel" hidden></div>';
             document.querySelector('.site-header').appendChild(box);
         }""")
         height = header_height(page)
@@ -210,6 +210,10 @@ def test_a_first_visit_inlines_the_stylesheet_and_later_pages_link_to_the_file(
     expect(inline).to_have_count(1)
     expect(page.locator("link[rel=stylesheet]")).to_have_count(0)
     href = inline.get_attribute("data-href")
+    # Pages the service worker fetches itself (here its precache) link to the file it holds.
+    page.wait_for_function(WORKER_READY)
+    offline_page = page.evaluate("() => caches.match('/offline').then((r) => r.text())")
+    assert f'<link rel="stylesheet" href="{href}">' in offline_page and "<style" not in offline_page
     # Once the service worker holds the file, the browser says so and pages link to it.
     page.wait_for_function("(href) => document.cookie.includes('cp_css=' + href)", arg=href)
     page.goto(site.url + "/wiki/how-to-edit")

@@ -16,7 +16,7 @@
   // tldr commons (7,436 pages, 2026-12). The estimate takes the upper figure.
   var WIRE_RATIO = 0.18;
   var SAMPLE = 20;
-  var KIND_WORDS = { kept: "kept", opened: "opened", downloaded: "downloaded" };
+  var KINDS = ["kept", "opened", "downloaded"];
 
   function megabytes(bytes) {
     return (bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0) + " MB";
@@ -137,8 +137,7 @@
       li.appendChild(link);
       var kinds = document.createElement("span");
       kinds.className = "saved-kinds";
-      kinds.textContent = " " + Object.keys(KIND_WORDS).filter(function (k) { return item.kinds[k]; })
-        .map(function (k) { return KIND_WORDS[k]; }).join(", ");
+      kinds.textContent = " " + KINDS.filter(function (kind) { return item.kinds[kind]; }).join(", ");
       li.appendChild(kinds);
       fragment.appendChild(li);
     });
