@@ -60,7 +60,7 @@ def policy_with_inline_css(css: str) -> str:
 
     Inline because a stylesheet file costs a phone on a slow link a second connection before the first
     paint (issue 10: 2.3 s before, 1.4-1.5 s after at a 600 ms round trip, tests/bench/README.md). Only
-    until the browser holds the file (server/templating.py), so later pages do not carry its 2.4 kB.
+    until the browser holds the file (server/templating.py), so later pages do not carry it.
     """
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     return CONTENT_SECURITY_POLICY.replace("style-src 'self';", f"style-src 'self' 'sha256-{digest}';")
