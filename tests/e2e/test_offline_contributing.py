@@ -46,10 +46,14 @@ def queued(page: Page, count: int = 1) -> list[dict[str, Any]]:
     predicate = f"() => CommonplaceOutbox.all().then((ops) => ops.length === {count} ? ops : null)"
     for _ in range(3):
         try:
-            return page.wait_for_function(predicate).json_value()
+            ops = page.wait_for_function(predicate).json_value()
         except PlaywrightError as exc:
             if "context was destroyed" not in exc.message:
                 raise
+            continue
+        if ops is not None:  # None: the page left (the save lands on the page view) as the value was read
+            return ops
+        page.wait_for_load_state()
     raise AssertionError("the page kept navigating after the save")
 
 
