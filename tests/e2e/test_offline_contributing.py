@@ -85,8 +85,8 @@ def test_a_downloaded_page_is_edited_offline_on_its_saved_revision_and_syncs(
     saved = head(site, "how-search-works")  # downloaded, never opened
     assert page.evaluate("(slug) => OfflineStore.getSource(slug)", "how-search-works")["rev"] == saved["rev"]
 
+    context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)
-    context.set_offline(True)
     page.goto(site.url + "/wiki/how-search-works/edit")
     expect(page.locator("main h1")).to_have_text("Editing “How search works”")
     expect(page.locator(".offline-banner")).to_contain_text("offline — saved")
@@ -120,8 +120,8 @@ def test_a_page_only_visited_while_signed_in_is_edited_offline(
     page.wait_for_function(SOURCE_SAVED, arg="peer-production")
     saved = head(site, "peer-production")
 
+    context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)
-    context.set_offline(True)
     page.goto(site.url + "/wiki/peer-production")
     page.locator("main .page-actions a", has_text="Edit").click()
     page.wait_for_url(site.url + "/wiki/peer-production/edit")
@@ -143,8 +143,8 @@ def test_a_page_started_offline_opens_while_it_waits_and_exists_once_synced(
     page.goto(site.url + "/wiki/style-guide")
     page.wait_for_function(SOURCE_SAVED, arg="style-guide")
 
+    context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)
-    context.set_offline(True)
     page.goto(site.url + "/new")
     page.locator("main form input[name=title]").fill("Style guide")  # the device holds that page
     page.locator("main form").get_by_role("button").click()
@@ -211,8 +211,8 @@ def test_new_page_and_missing_links_keep_the_title_and_offline_pages_name_the_ac
     expect(page.locator("main h1")).to_have_text("Creating “Well maintenance”")
     assert page.locator("form.edit-form input[name=title]").input_value() == "Well maintenance"
 
+    context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)
-    context.set_offline(True)
     for path in ("/wiki/never-opened", "/search?q=wells", "/wiki/welcome/edit"):
         page.goto(site.url + path)
         header = page.locator(".site-header")

@@ -71,8 +71,8 @@ def test_an_offline_edit_survives_a_restart_and_syncs_exactly_once(
 
     # A real outage: the server is gone, not only the page's network (Playwright's offline mode does not cover
     # the service worker, whose Background Sync would otherwise deliver the edit as soon as the browser starts).
+    context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)
-    context.set_offline(True)
     page.goto(f"{site.url}/wiki/style-guide/edit")
     body = page.locator("textarea[name=body]").input_value() + "\n\nWritten on a bus with no signal."
     save(page, body, "offline note")

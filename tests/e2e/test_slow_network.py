@@ -188,8 +188,8 @@ def test_keep_offline_works_offline_on_a_downloaded_page(
     page.locator("form.download-form").get_by_role("button", name="Download", exact=True).click()
     expect(page.locator(".download-status")).to_contain_text("Done:")
 
+    context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)  # a real outage
-    context.set_offline(True)
     page.goto(f"{site.url}/wiki/{slug}")  # never opened: the downloaded copy answers
     expect(page.locator("main h1")).to_have_text("Field note 00")
     button = page.locator("button.keep-offline")
@@ -223,8 +223,8 @@ def test_a_first_visit_inlines_the_stylesheet_and_later_pages_link_to_the_file(
     assert colour == "rgb(29, 92, 77)", colour  # styled: the header's green
     # In an outage, the page the worker kept still finds its stylesheet.
     page.wait_for_load_state("networkidle")  # the saved pages' refresh, asked for on load, is done
+    page.context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)
-    page.context.set_offline(True)
     page.reload()
     expect(page.locator(".offline-banner")).to_contain_text("offline — saved")
     assert page.evaluate("() => getComputedStyle(document.querySelector('.site-header')).backgroundColor") == colour

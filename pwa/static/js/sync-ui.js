@@ -201,6 +201,14 @@
       button.textContent = state.text;
       button.className = "sync-button sync-" + state.kind;
       var panel = box.querySelector(".sync-panel");
+      // Rebuilt only when something in it changed: a rebuild under a finger would swallow the tap.
+      var drawn = JSON.stringify([ops.map(function (op) { return [op.op_id, op.state, op.created_at]; }),
+                                  Boolean(got[1]), busy, Math.floor(Date.now() / 60000)]);
+      if (panel.getAttribute("data-drawn") === drawn) {
+        showPendingOnPage(ops);
+        return;
+      }
+      panel.setAttribute("data-drawn", drawn);
       var openDetails = {};
       panel.querySelectorAll("li[data-op-id] details[open]").forEach(function (d) {
         openDetails[d.closest("li").getAttribute("data-op-id")] = true;
