@@ -397,7 +397,9 @@ def test_a_refused_new_page_reopens_in_the_create_form_and_saves(
     context = phone_context()
     page = context.new_page()
     log_in(page, site, username)
-    # A create the server refused (say its title was refused), as the outbox keeps it.
+    # A create the server refused (say its title was refused), as the outbox keeps it. Put in while no replay
+    # runs: the log-in's start-up replay would otherwise send it in the moment it is still pending.
+    page.wait_for_load_state("networkidle")
     page.evaluate("""(account) => CommonplaceOutbox.add({slug: 'bus-routes', title: 'Bus routes', base_rev: null,
         body: 'Route 7 runs every twenty minutes.', summary: 'start', account: account})
       .then((op) => CommonplaceOutbox.update(op.op_id, {state: 'rejected', result: {op_id: op.op_id,
