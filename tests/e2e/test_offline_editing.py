@@ -174,7 +174,7 @@ def test_a_page_created_offline_syncs(phone_context: Callable[..., BrowserContex
     page = context.new_page()
     log_in(page, site, username)
     page.goto(site.url + "/new")
-    page.wait_for_function(WORKER_READY)
+    page.wait_for_function(WORKER_READY, timeout=30_000)  # precaching the shell: slow on a busy machine
     page.locator("main form input[name=title]").fill("Bus routes")
     page.locator("main form").get_by_role("button").click()
     page.wait_for_url(re.compile(re.escape(f"{site.url}/wiki/bus-routes/edit")))
