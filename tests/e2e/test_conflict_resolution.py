@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from e2e.steps import log_in
 from playwright.sync_api import BrowserContext, Page, expect
 
 SCREEN_HEIGHT = 740
@@ -82,13 +83,6 @@ def first_versions_only(proposal: str) -> str:
     return "\n".join(kept)
 
 
-def log_in(page: Page, site: Any, username: str) -> None:
-    page.goto(site.url + "/login")
-    form = page.locator("main form")
-    form.locator("input[name=username]").fill(username)
-    form.locator("input[name=password]").fill(site.password)
-    form.get_by_role("button").click()
-    page.locator(f'.site-nav a[href="/users/{username}"]').wait_for()
 
 
 def save_button_bottom(page: Page) -> float:

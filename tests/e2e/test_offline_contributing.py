@@ -15,30 +15,17 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from conftest import start_server, stop_server
+from e2e.steps import WORKER_READY, log_in, save
 from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from server.slugs import slugify
 
-WORKER_READY = "() => navigator.serviceWorker.controller !== null"
 SOURCE_SAVED = "(slug) => OfflineStore.getSource(slug).then(Boolean)"
 
 
-def log_in(page: Page, site: Any, username: str) -> None:
-    page.goto(site.url + "/login")
-    form = page.locator("main form")
-    form.locator("input[name=username]").fill(username)
-    form.locator("input[name=password]").fill(site.password)
-    form.get_by_role("button").click()
-    page.locator(f'.site-nav a[href="/users/{username}"]').wait_for()
-    page.wait_for_function(WORKER_READY)
 
 
-def save(page: Page, body: str, summary: str) -> None:
-    form = page.locator("form.edit-form")
-    form.locator("textarea[name=body]").fill(body)
-    form.locator("input[name=summary]").fill(summary)
-    form.get_by_role("button").click()
 
 
 def queued(page: Page, count: int = 1) -> list[dict[str, Any]]:
@@ -78,7 +65,7 @@ def test_a_downloaded_page_is_edited_offline_on_its_saved_revision_and_syncs(
     username, _ = site.sign_up()
     context = persistent_context(tmp_path / "profile")
     page = context.pages[0]
-    log_in(page, site, username)
+    log_in(page, site, username, wait_for_worker=True)
     page.goto(site.url + "/offline")
     page.locator(".download-form button[type=submit]").click()
     page.wait_for_function("() => OfflineStore.getMeta('download').then((state) => Boolean(state && state.done))")
@@ -115,7 +102,7 @@ def test_a_page_only_visited_while_signed_in_is_edited_offline(
     username, _ = site.sign_up()
     context = phone_context()
     page = context.new_page()
-    log_in(page, site, username)
+    log_in(page, site, username, wait_for_worker=True)
     page.goto(site.url + "/wiki/peer-production")
     page.wait_for_function(SOURCE_SAVED, arg="peer-production")
     saved = head(site, "peer-production")
@@ -139,7 +126,7 @@ def test_a_page_started_offline_opens_while_it_waits_and_exists_once_synced(
     username, _ = site.sign_up()
     context = phone_context()
     page = context.new_page()
-    log_in(page, site, username)
+    log_in(page, site, username, wait_for_worker=True)
     page.goto(site.url + "/wiki/style-guide")
     page.wait_for_function(SOURCE_SAVED, arg="style-guide")
 
@@ -199,7 +186,7 @@ def test_new_page_and_missing_links_keep_the_title_and_offline_pages_name_the_ac
     site.edit(token, slug=None, title="Water point", base_rev=None, body="See [[Well maintenance]].")
     context = phone_context()
     page = context.new_page()
-    log_in(page, site, username)
+    log_in(page, site, username, wait_for_worker=True)
 
     page.goto(site.url + "/new?title=Welcome")
     expect(page.locator(".page-exists")).to_contain_text("A page called “Welcome” already exists")

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from conftest import free_port, start_server, stop_server
+from e2e.steps import WORKER_READY
 from playwright.sync_api import BrowserContext, Page, expect
-
-WORKER_READY = "() => navigator.serviceWorker.controller !== null"
 
 
 def open_controlled(page: Page, url: str) -> None:

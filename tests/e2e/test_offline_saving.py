@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from e2e.steps import WORKER_READY
 from playwright.sync_api import BrowserContext, Page, Route, expect
-
-WORKER_READY = "() => navigator.serviceWorker.controller !== null"
 
 
 def keep_offline(page: Page) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from conftest import ROOT, start_server, stop_server
-from e2e.test_offline_editing import OUTBOX_EMPTY, log_in, open_for_offline, save, synced
+from e2e.steps import OUTBOX_EMPTY, log_in, open_for_offline, save, synced
 from playwright.sync_api import BrowserContext, Page, expect
 
 BIG = 1_300_000  # bytes: over the page limit (200 kB) and over the push body limit (1 MB)

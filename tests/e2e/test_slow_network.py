@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from conftest import LiveServer, free_port, stop_server
+from e2e.steps import WORKER_READY
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER_READY = "() => navigator.serviceWorker.controller !== null"
 HEADER_MAX = 120  # CSS px on a 360 x 740 phone, issue 10
 EXTRA_PAGES = 30  # more than the offline page lists before "and N more"
 
