@@ -33,6 +33,7 @@ from server.db import Database
 from server.dependencies import provide_actor, provide_db, provide_policy, provide_search, provide_settings
 from server.page_cache import PageCache
 from server.ratelimit import Rate, RateLimiter, rate_limit_middleware
+from server.request import AppRequest
 from server.seed import seed_if_empty
 from server.settings import Settings
 from server.static_build import HASHED_NAME, build_static
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[lambda: search.start()],
         on_shutdown=[lambda: search.stop(), lambda: db.close()],
         request_max_body_size=settings.max_body_bytes,
+        request_class=AppRequest,
         # Only the JSON schema: the bundled UIs load scripts from CDNs, and no page may call another origin.
         openapi_config=OpenAPIConfig(title="Commonplace", version="0.1.0", path="/schema",
                                      render_plugins=[JsonRenderPlugin()]),
