@@ -7,7 +7,6 @@ op2 on R0 adds "- eggs\\n- bread". Without `after_op` the second was a conflict 
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 from conftest import bearer, new_op, push, sign_up
@@ -167,13 +166,6 @@ def test_a_chain_that_starts_with_a_create_follows_the_page_it_made(client: Test
 
 
 # --- at the apply_op level: accounts ---------------------------------------------------------------
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    database = Database(tmp_path / "c.db")
-    yield database
-    database.close()
 
 
 def actor(db: Database, name: str) -> Actor:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from server import pages
@@ -16,13 +14,6 @@ from sync.vocabulary import CONFLICT, DUPLICATE, MERGED
 
 POLICY = Policy()
 BODY = "First line.\nSecond line.\n"
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    database = Database(tmp_path / "c.db")
-    yield database
-    database.close()
 
 
 def actor(db: Database, name: str) -> Actor:
