@@ -137,6 +137,12 @@ def delete_session(conn: Conn, token: str) -> None:
     conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
 
 
+def is_blocked(conn: Conn, user_id: int) -> bool:
+    """Read inside the write transaction that would add the account's edit (issue 11 item 3)."""
+    row = next(iter(conn.execute("SELECT blocked FROM users WHERE id = ?", (user_id,))), None)
+    return bool(row and row["blocked"])
+
+
 def set_role(conn: Conn, username: str, role: str) -> None:
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")

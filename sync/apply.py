@@ -17,7 +17,7 @@ from server import pages
 from server.clock import now_iso
 from server.db import Conn
 from server.slugs import TitleError, clean_title, slugify
-from server.users import Actor
+from server.users import Actor, is_blocked
 from sync.chains import Earlier, earlier_op, later_op, superseded
 from sync.conflicts import authors_since, close_conflict, conflict_status, store_conflict
 from sync.merge import merge_three_way
@@ -114,6 +114,10 @@ def apply_op(
         return duplicate
     if not actor.signed_in and not policy.anonymous_edits:
         return rejected(op_id, "login_required")
+    # The account was looked up when the request came in; a moderator may have blocked it since. Checked
+    # here, in the transaction that writes, so that no edit lands once the block has answered (issue 11).
+    if actor.signed_in and is_blocked(conn, actor.user_id):
+        return rejected(op_id, "blocked")
     later = later_op(conn, op_id, actor)
     result = superseded(op_id, later) if later else _apply_edit(conn, op, actor, device_id)
     if result["status"] != REJECTED:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
+import uuid
 from pathlib import Path
 
-from conftest import bearer, new_op, push, sign_up
+import httpx
+from conftest import LiveServer, bearer, new_op, push, sign_up
 from litestar.testing import TestClient
 
+from server.db import connect
 from server.users import ROLE_MODERATOR, set_role
 
 
@@ -67,11 +71,73 @@ def test_cli_block_and_unblock(tmp_path: Path) -> None:
     assert run("user", "create", "troll", "--password-file", str(secret)).returncode == 0
     blocked = run("user", "block", "troll")
     assert blocked.returncode == 0 and "troll is blocked" in blocked.stdout
-    from server.db import connect
-
     conn = connect(data / "commonplace.db", readonly=True)
     assert next(iter(conn.execute("SELECT blocked FROM users WHERE username = 'troll'")))["blocked"] == 1
     conn.close()
     assert "no longer blocked" in run("user", "unblock", "troll").stdout
     missing = run("user", "block", "ghost")
     assert missing.returncode == 1 and "no account called ghost" in missing.stderr
+
+
+def test_no_edit_lands_once_the_block_has_answered(live_server: LiveServer) -> None:
+    """Six devices push 100-op batches while a moderator blocks the account (issue 11 item 3).
+
+    A push authenticated before the block used to write after it: each op now reads the flag in the
+    transaction that writes. Revisions are compared by seq, the order the one writer committed them in.
+    """
+    url = live_server.url
+    db_path = live_server.data / "commonplace.db"
+    spammer = http_sign_up(url, "spammer")
+    moderator = http_sign_up(url, "mod")
+    conn = connect(db_path)
+    set_role(conn, "mod", ROLE_MODERATOR)
+    conn.close()
+    stop = threading.Event()
+    first_batch = threading.Event()
+    refusals: list[str] = []
+
+    def keep_pushing(device: int) -> None:
+        with httpx.Client(base_url=url, headers=bearer(spammer), timeout=60) as http:
+            while not stop.is_set():
+                ops = [new_op(title=f"Spam {device} {uuid.uuid4().hex}", base_rev=None, body="buy now")
+                       for _ in range(100)]
+                reply = http.post("/api/sync/push", json={"device_id": f"phone-{device}", "ops": ops})
+                if reply.status_code == 401:
+                    return  # the token ended with the block
+                assert reply.status_code == 200, reply.text
+                first_batch.set()
+                refusals.extend(r["reason"] for r in reply.json()["results"] if r["status"] == "rejected")
+
+    threads = [threading.Thread(target=keep_pushing, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert first_batch.wait(120), "no push was answered"
+        blocked = httpx.post(url + "/users/spammer/block", data={"blocked": "1"}, headers=bearer(moderator),
+                             follow_redirects=False, timeout=60)
+        assert blocked.status_code == 303, blocked.text
+        last_seq_at_block = revision_seq(db_path, "SELECT max(id) AS n FROM revisions")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(120)
+    spammer_id = revision_seq(db_path, "SELECT id AS n FROM users WHERE username = 'spammer'")
+    assert revision_seq(db_path, f"SELECT count(*) AS n FROM revisions WHERE user_id = {spammer_id}") >= 100
+    late = revision_seq(db_path, f"SELECT count(*) AS n FROM revisions WHERE user_id = {spammer_id} "
+                                 f"AND id > {last_seq_at_block}")
+    assert late == 0, f"{late} revisions by the blocked account were written after the block answered"
+    assert set(refusals) <= {"blocked"}
+
+
+def http_sign_up(url: str, username: str) -> str:
+    reply = httpx.post(url + "/api/users", json={"username": username, "password": "long enough"}, timeout=60)
+    assert reply.status_code == 201, reply.text
+    return reply.json()["token"]
+
+
+def revision_seq(db_path: Path, sql: str) -> int:
+    conn = connect(db_path, readonly=True)
+    try:
+        return next(iter(conn.execute(sql)))["n"]
+    finally:
+        conn.close()

@@ -9,7 +9,7 @@ import pytest
 
 from server import pages
 from server.db import Database
-from server.users import ROLE_MODERATOR, Actor, create_user
+from server.users import ROLE_MODERATOR, Actor, create_user, set_blocked
 from sync.apply import Policy, apply_op, apply_ops
 from sync.vocabulary import APPLIED, CONFLICT, DUPLICATE, MERGED, REJECTED, STATUSES, format_size
 
@@ -85,6 +85,21 @@ def test_rejections_are_not_remembered(db: Database, alice: Actor) -> None:
     create(db, alice)
     head = db.read(pages.get_page, "tea")["rev"]
     assert db.write(apply_op, {**op, "base_rev": head}, alice, POLICY)["status"] == APPLIED
+
+
+def test_an_account_blocked_after_its_request_came_in_writes_nothing(db: Database, alice: Actor) -> None:
+    """The Actor was looked up before the block; the flag is read again in the write (issue 11 item 3)."""
+    created = create(db, alice)
+    db.write(set_blocked, "alice", True)
+    edit = {"op_id": "late", "slug": "tea", "base_rev": created["rev"], "body": "spam"}
+    refused = db.write(apply_op, edit, alice, POLICY)
+    assert refused["status"] == REJECTED and refused["reason"] == "blocked"
+    assert "blocked" in refused["message"]
+    assert db.write(apply_op, {"op_id": "new", "title": "Spam", "base_rev": None, "body": "x"}, alice,
+                    POLICY)["reason"] == "blocked"
+    assert revision_count(db) == 1 and db.read(pages.get_page, "spam") is None
+    db.write(set_blocked, "alice", False)
+    assert db.write(apply_op, edit, alice, POLICY)["status"] == APPLIED  # the refusal was not stored
 
 
 @pytest.mark.parametrize(
