@@ -22,6 +22,18 @@ def _page_or_404(db: Database, slug: str) -> dict[str, Any]:
     return page
 
 
+def reply_etag(reply: dict[str, Any], wanted: list[str]) -> str:
+    """Names everything the reply holds: the revision fixes every field but `protected`, which a moderator
+    changes without a revision (issue 11, item 9: a 304 after protecting hid the change).
+
+    An unprotected page keeps the bare `"rev"`: the browser asks with `If-None-Match: "rev"` for the
+    page it holds (pwa/sw.js, pwa/static/js/offline.js), and a reply without `protected` needs no more.
+    """
+    if "protected" in wanted and reply["protected"]:
+        return f'"{reply["rev"]}-protected"'
+    return f'"{reply["rev"]}"'
+
+
 class PageApiController(Controller):
     path = "/api"
     tags = ["pages"]
@@ -43,11 +55,11 @@ class PageApiController(Controller):
         if unknown:
             raise ClientException(f"fields may name only {', '.join(PAGE_FIELDS)}; not {', '.join(unknown)}.")
         page = _page_or_404(db, slug)
-        etag = f'"{page["rev"]}"'
+        reply = {**page, "protected": bool(page["protected"])}
+        etag = reply_etag(reply, wanted)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(content=None, status_code=304, headers=headers)
-        reply = {**page, "protected": bool(page["protected"])}
         return Response(content={k: reply[k] for k in wanted}, headers=headers)
 
     @get("/pages/{slug:str}/history", sync_to_thread=True, raises=[NotFoundException])

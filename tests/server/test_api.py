@@ -5,6 +5,8 @@ from __future__ import annotations
 from conftest import bearer, new_op, push, sign_up
 from litestar.testing import TestClient
 
+from server import pages
+
 
 def test_status_counts_the_starter_commons(client: TestClient) -> None:
     status = client.get("/api/status").json()
@@ -20,6 +22,22 @@ def test_page_etag_and_304(client: TestClient) -> None:
     again = client.get("/api/pages/welcome", headers={"If-None-Match": reply.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/api/pages/no-such-page").status_code == 404
+
+
+def test_page_etag_changes_when_the_page_is_protected(client: TestClient) -> None:
+    """Protecting a page writes no revision; a conditional GET must still see the change (issue 11, item 9)."""
+    first = client.get("/api/pages/welcome")
+    source = client.get("/api/pages/welcome", params={"fields": "slug,title,rev,body"})
+    db = client.app.state.db
+    db.write(pages.set_protected, db.read(pages.get_page, "welcome")["page_id"], True)
+    again = client.get("/api/pages/welcome", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200 and again.json()["protected"] is True
+    assert again.headers["etag"] != first.headers["etag"]
+    assert client.get("/api/pages/welcome", headers={"If-None-Match": again.headers["etag"]}).status_code == 304
+    # A reply without `protected` is the same as before: its ETag, and the 304 the browser's copy gets, hold.
+    unchanged = client.get("/api/pages/welcome", params={"fields": "slug,title,rev,body"},
+                           headers={"If-None-Match": source.headers["etag"]})
+    assert unchanged.status_code == 304
 
 
 def test_page_fields_leave_out_what_is_not_asked_for(client: TestClient) -> None:
