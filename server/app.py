@@ -161,6 +161,6 @@ def create_asgi(settings: Settings | None = None) -> ASGIApp:
     Compression sits outside the page cache, which keeps (and picks) its own compressed copies."""
     settings = settings or Settings.from_env()
     litestar_app = create_app(settings)
-    app = Compression(PageCache(litestar_app, settings.db_path))
+    app = Compression(PageCache(litestar_app, settings.db_path, settings.page_cache_bytes))
     return ServeStaticASGI(app, root=litestar_app.state.static_dir, prefix="static/", max_age=3600,
                            allow_all_origins=False, immutable_file_test=HASHED_NAME)

@@ -4,7 +4,8 @@ Most requests are readers without an account asking for a page. Their HTML is th
 one of them, so it is rendered once and replayed until the database changes. A change anywhere
 (any commit, from this process or another, such as `commonplace import`) empties the cache,
 because a page also shows whether the pages it links to exist. `PRAGMA data_version` tells,
-for a few microseconds, whether another connection has committed since the last look.
+for a few microseconds, whether another connection has committed since the last look. What it holds is
+bounded in bytes (COMMONPLACE_PAGE_CACHE_BYTES), not in pages, since a page can weigh 200 kB.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+from collections import OrderedDict
 from pathlib import Path
+from typing import NamedTuple
 
 import brotli
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,12 +27,61 @@ from server.db import connect
 CACHEABLE_PATH = re.compile(r"^/(?:wiki/[^/]+)?$")
 # Set by server.templating.html_response on pages that are the same for every anonymous reader.
 SHAREABLE_HEADER = "x-commonplace-shareable"
-MAX_ENTRIES = 5000
+# A page bigger than this share of the byte budget is served but not kept: one huge page must not push out
+# hundreds of ordinary ones.
+MAX_ENTRY_SHARE = 8
 # Names the stylesheet file the browser holds: pages link to it then, else inline it (server/templating.py).
 STYLESHEET_COOKIE = "cp_css"
 CacheKey = tuple[str, bool, bytes, bool]
 _STYLESHEET_COOKIE = re.compile(rb"(?:^|;)\s*" + STYLESHEET_COOKIE.encode() + rb"=([^;]*)")
 COMPRESS_MIN_BYTES = 512
+
+
+class Entry(NamedTuple):
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    encoded: dict[str, bytes]  # encoding -> compressed body
+    size: int  # bytes held: body, every compressed copy and the headers
+
+
+class PageStore:
+    """Entries within a byte budget, the least recently used leaving first (issue 11, item 2).
+
+    Counting entries was not enough: 5,000 pages of 200 kB with their compressed copies are over a gigabyte.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[CacheKey, Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: CacheKey) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def fits(self, size: int) -> bool:
+        return size <= self.max_bytes // MAX_ENTRY_SHARE
+
+    def put(self, key: CacheKey, entry: Entry) -> None:
+        if not self.fits(entry.size):
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old.size
+        self._entries[key] = entry
+        self.bytes += entry.size
+        while self.bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.bytes -= evicted.size
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.bytes = 0
 
 
 def _header(scope: Scope, name: bytes) -> bytes:
@@ -42,13 +94,13 @@ def _header(scope: Scope, name: bytes) -> bytes:
 class PageCache:
     """ASGI middleware: replays whole 200 responses to anonymous GETs of `/` and `/wiki/{slug}`."""
 
-    def __init__(self, app: ASGIApp, db_path: Path) -> None:
+    def __init__(self, app: ASGIApp, db_path: Path, max_bytes: int) -> None:
         self.app = app
         self.db_path = db_path
         self._conn = None
         self._version: int | None = None
-        # (path, fragment, stylesheet cookie, shown) -> (headers, body, {encoding: compressed body})
-        self._entries: dict[CacheKey, tuple[list[tuple[bytes, bytes]], bytes, dict[str, bytes]]] = {}
+        # (path, fragment, stylesheet cookie, shown) -> the page, as sent and compressed
+        self.store = PageStore(max_bytes)
 
     def _current(self) -> bool:
         """True when nothing was committed since the cache was filled; empties it otherwise."""
@@ -56,7 +108,7 @@ class PageCache:
             self._conn = connect(self.db_path, readonly=True)
         version = next(iter(self._conn.execute("PRAGMA data_version")))["data_version"]
         if version != self._version:
-            self._entries.clear()
+            self.store.clear()
             self._version = version
             return False
         return True
@@ -72,7 +124,7 @@ class PageCache:
         return SESSION_COOKIE.encode() + b"=" not in _header(scope, b"cookie")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._cacheable(scope):
+        if not self.store.max_bytes or not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
         fragment = _header(scope, b"hx-request") == b"true" and not _header(scope, b"hx-history-restore-request")
@@ -80,12 +132,12 @@ class PageCache:
         stylesheet = _STYLESHEET_COOKIE.search(_header(scope, b"cookie"))
         key = (scope["path"], fragment, stylesheet.group(1) if stylesheet else b"",
                _header(scope, b"sec-fetch-dest") in (b"", b"document"))
-        entry = self._entries.get(key) if self._current() else None
+        entry = self.store.get(key) if self._current() else None
         if entry is None:
             entry = await self._render(scope, receive, send, key)
             if entry is None:
                 return
-        headers, body, encoded = entry
+        headers, body, encoded, _ = entry
         # A phone that has the page already pays for headers only (weak: both encodings are the same page).
         etag = next(v for k, v in headers if k == b"etag")
         if etag in _header(scope, b"if-none-match").split(b", "):
@@ -100,7 +152,7 @@ class PageCache:
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-    async def _render(self, scope: Scope, receive: Receive, send: Send, key: CacheKey):
+    async def _render(self, scope: Scope, receive: Receive, send: Send, key: CacheKey) -> Entry | None:
         """Run the app; keep its answer if it is a plain 200 without cookies, else pass it through."""
         start: dict = {}
         chunks: list[bytes] = []
@@ -118,7 +170,8 @@ class PageCache:
         shareable = (SHAREABLE_HEADER.encode(), b"1") in raw
         headers = [(k, v) for k, v in raw if k.lower() not in (b"content-length", SHAREABLE_HEADER.encode())]
         cacheable = shareable and start.get("status") == 200 and not any(k.lower() == b"set-cookie" for k, _ in headers)
-        if not cacheable:
+        # Too big to keep: sent as it is (the Compression middleware outside compresses it, more cheaply).
+        if not cacheable or not self.store.fits(len(body)):
             await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return None
@@ -127,8 +180,7 @@ class PageCache:
         # Compressed once per change, so the best brotli costs little: ~15 % smaller than gzip -6.
         encoded = {"br": brotli.compress(body, quality=11), "gzip": gzip.compress(body, 6)} \
             if len(body) >= COMPRESS_MIN_BYTES else {}
-        if len(self._entries) >= MAX_ENTRIES:
-            self._entries.pop(next(iter(self._entries)))
-        entry = (headers, body, encoded)
-        self._entries[key] = entry
+        size = len(body) + sum(map(len, encoded.values())) + sum(len(k) + len(v) for k, v in headers)
+        entry = Entry(headers, body, encoded, size)
+        self.store.put(key, entry)
         return entry

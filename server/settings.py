@@ -55,6 +55,10 @@ class Settings:
         default="120/60", metadata={"help": "Pushes and edit-form saves per address and per account."}
     )
     rate_search: str = field(default="300/60", metadata={"help": "Searches per address and per account."})
+    page_cache_bytes: int = field(
+        default=32 * 1024 * 1024,
+        metadata={"help": "Memory for page views kept ready (with their compressed copies), in bytes; 0 for none."},
+    )
 
     @property
     def db_path(self) -> Path:

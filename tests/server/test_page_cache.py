@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 
 import httpx
-from conftest import LiveServer, bearer
+from conftest import LiveServer, bearer, new_op, push, sign_up, wait_for_index
+from litestar.testing import TestClient
+
+from server.app import create_app
+from server.page_cache import PageCache
+from server.settings import Settings
 
 
 def test_cached_views_match_the_app_and_refresh_after_an_edit(live_server: LiveServer) -> None:
@@ -72,3 +78,33 @@ def test_a_reader_who_has_the_page_gets_304_until_it_changes(live_server: LiveSe
     httpx.post(live_server.url + "/api/sync/push", json={"device_id": "t", "ops": [op]}, headers=bearer(token))
     changed = httpx.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag and "Changed." in changed.text
+
+
+def _prose(seed: int, words: int) -> str:
+    """Text that compresses like prose, different per page (so each page costs its own bytes)."""
+    rng = random.Random(seed)
+    vocabulary = [f"{rng.choice('bcdfgklmnprst')}{rng.choice('aeiou')}{rng.choice('lmnrst')}{i}" for i in range(3000)]
+    return " ".join(rng.choice(vocabulary) for _ in range(words))
+
+
+def test_the_cache_keeps_within_its_byte_budget_and_still_serves_every_page(settings: Settings) -> None:
+    budget = 800_000  # pages over 100,000 bytes (with their compressed copies) are sent but not kept
+    cache = PageCache(create_app(settings), settings.db_path, budget)
+    with TestClient(cache) as client:
+        token = sign_up(client)
+        bodies = {f"big-page-{n}": f"Marker {n}. " + _prose(n, 2500) for n in range(25)}  # ~20 kB each
+        bodies["huge-page"] = "Marker huge. " + _prose(99, 16000)  # ~120 kB
+        push(client, token, *[new_op(title=slug.replace("-", " "), base_rev=None, body=body)
+                              for slug, body in bodies.items()])
+        wait_for_index(lambda: client.get("/api/status").json())  # its commits would empty the cache meanwhile
+        for slug, body in bodies.items():
+            for encoding in ("identity", "gzip", "br"):
+                page = client.get(f"/wiki/{slug}", headers={"Accept-Encoding": encoding})
+                assert page.status_code == 200 and body[:200] in page.text
+                assert 0 < cache.store.bytes <= budget
+        assert len(cache.store) < len(bodies)  # pages left to make room
+        again = client.get("/wiki/big-page-24", headers={"Accept-Encoding": "gzip"})
+        assert again.headers.get("etag") and bodies["big-page-24"][:200] in again.text  # kept, served from memory
+        huge = client.get("/wiki/huge-page", headers={"Accept-Encoding": "gzip"})
+        assert huge.status_code == 200 and "etag" not in huge.headers and bodies["huge-page"][:200] in huge.text
+        assert sum(entry.size for entry in cache.store._entries.values()) == cache.store.bytes
