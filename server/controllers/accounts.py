@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,6 +27,8 @@ from sync.apply import Policy
 from sync.rollback import roll_back_user
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+DEFAULT_ROLLBACK_HOURS = 24
+MAX_ROLLBACK_HOURS = 24 * 30
 
 
 def safe_next(target: str) -> str:
@@ -43,6 +46,19 @@ def session_cookie(token: str, settings: Settings) -> Cookie:
 def _text(form: dict[str, Any], name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
+
+
+def _rollback_hours(text: str) -> int | None:
+    """The rollback period, or None when it is not 1 to 720 in ASCII digits.
+
+    `str.isdigit` is true for `²` and `٣`, which `int` then refuses or reads as another number (issue 11).
+    """
+    text = text.strip()
+    if not text:
+        return DEFAULT_ROLLBACK_HOURS
+    if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= MAX_ROLLBACK_HOURS:
+        return None
+    return int(text)
 
 
 class AccountController(Controller):
@@ -103,8 +119,13 @@ class AccountController(Controller):
         user = db.read(find_user, username)
         if user is None:
             raise NotFoundException("There is no account with that name.")
-        hours = int(_text(data, "hours")) if _text(data, "hours").isdigit() else 24
-        since = (parse_iso(now_iso()) - timedelta(hours=min(hours, 24 * 30))).isoformat()
+        hours = _rollback_hours(_text(data, "hours"))
+        if hours is None:
+            return html_response(request, "message.html", status_code=400, heading="Nothing was rolled back",
+                                 message=f"Hours must be a whole number from 1 to {MAX_ROLLBACK_HOURS} (30 days), "
+                                         "written in digits 0-9. Choose a period from the list and try again.",
+                                 link=f"/users/{quote(username, safe='')}", link_text=f"Back to {username}")
+        since = (parse_iso(now_iso()) - timedelta(hours=hours)).isoformat()
         reverted = db.write(roll_back_user, user, since.replace("+00:00", "Z"), actor, policy)
         return html_response(request, "message.html", heading="Rolled back",
                              message=f"Restored {reverted} page{'s' if reverted != 1 else ''} to the last "

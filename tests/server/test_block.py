@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import LiveServer, bearer, new_op, push, sign_up
 from litestar.testing import TestClient
 
@@ -141,3 +142,18 @@ def revision_seq(db_path: Path, sql: str) -> int:
         return next(iter(conn.execute(sql)))["n"]
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("hours", ["²", "٣", "0", "721", "-1", "1.5", "24 hours", "9" * 50])
+def test_a_rollback_period_that_is_not_plain_digits_in_range_is_a_plain_400(client: TestClient, hours: str) -> None:
+    """`"²".isdigit()` is true and `int("²")` raised: a 500 (issue 11 item 6)."""
+    vandal = sign_up(client, "vandal", "long enough")
+    page = client.get("/api/pages/welcome").json()
+    push(client, vandal, new_op(slug="welcome", base_rev=page["rev"], body="spam"))
+    form_post(client, "/signup", "/signup", {"username": "mod", "password": "long enough"})
+    client.app.state.db.write(set_role, "mod", ROLE_MODERATOR)
+    reply = form_post(client, "/users/vandal", "/users/vandal/rollback", {"hours": hours})
+    assert reply.status_code == 400, reply.text
+    assert "Hours must be a whole number from 1 to 720" in reply.text and "Traceback" not in reply.text
+    assert client.get("/api/pages/welcome").json()["body"] == "spam"
+    assert "Restored 1 page" in form_post(client, "/users/vandal", "/users/vandal/rollback", {"hours": "720"}).text
