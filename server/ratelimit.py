@@ -20,6 +20,7 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server.auth import request_actor
+from server.users import username_key
 
 LOGIN, SIGNUP, EDIT, SEARCH = "login", "signup", "edit", "search"
 # What a person was doing, for the 429 message.
@@ -149,6 +150,10 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def check_login_account(connection: ASGIConnection, username: object) -> None:
-    """Count a log-in attempt against the account name tried, from any address (slows password guessing)."""
+    """Count a log-in attempt against the account name tried, from any address (slows password guessing).
+
+    Keyed on `username_key`, built on the normalisation the account lookup uses: every spelling that could
+    reach one account (composed or decomposed, any case) spends one budget.
+    """
     if isinstance(username, str) and username.strip():
-        connection.app.state.ratelimiter.check(LOGIN, account=username.strip().lower()[:200])
+        connection.app.state.ratelimiter.check(LOGIN, account=username_key(username[:200]))

@@ -57,10 +57,22 @@ class Actor:
 NOBODY = Actor(None, ANONYMOUS)
 
 
+def normal_username(name: str) -> str:
+    """The spelling accounts are stored and looked up by: NFC, without surrounding spaces."""
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def username_key(name: str) -> str:
+    """One key for every spelling of a name: `normal_username`, then case-folded beyond ASCII (`JOSÉ`,
+    `josé` composed or decomposed, `STRASSE` and `straße` are one key each). The lookup folds ASCII case
+    only (COLLATE NOCASE), so two accounts may share a key, never one account two (issue 11 item 7)."""
+    return unicodedata.normalize("NFC", normal_username(name).casefold())
+
+
 def clean_username(name: str) -> str:
     if not isinstance(name, str):
         raise AccountError("The username must be text.")
-    name = unicodedata.normalize("NFC", name).strip()
+    name = normal_username(name)
     if not name:
         raise AccountError("Choose a username.")
     if len(name) > MAX_USERNAME_CHARS:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
+import httpx
 import pytest
-from conftest import bearer, new_op, sign_up
+from conftest import bearer, new_op, sign_up, start_server, stop_server
 from litestar.exceptions import TooManyRequestsException
 from litestar.testing import TestClient
 
 from server.app import create_app
 from server.ratelimit import LOGIN, Rate, RateLimiter, SlidingWindow
 from server.settings import Settings
+from server.users import username_key
 
 
 class FakeClock:
@@ -113,3 +116,28 @@ def test_the_default_limits_leave_normal_use_alone(client: TestClient) -> None:
         assert client.get("/api/search?q=tea").status_code == 200
     for _ in range(50):
         assert client.post("/api/sync/push", json={"ops": []}, headers=bearer(token)).status_code == 200
+
+
+def test_every_spelling_of_a_name_shares_one_log_in_budget(tmp_path: Path) -> None:
+    """`name.lower()` gave `josé` composed and decomposed a budget each (issue 11 item 7).
+
+    A real server, and each attempt from its own loopback address, so only the per-account limit can refuse.
+    """
+    server = start_server(tmp_path / "data", env={"COMMONPLACE_RATE_LOGIN": "4/60"})
+    spellings = ["jos\u00e9", "jose\u0301", "JOS\u00c9", "JOSE\u0301", " Jos\u00e9 "]
+    try:
+        replies = []
+        for n, name in enumerate(spellings, start=2):
+            transport = httpx.HTTPTransport(local_address=f"127.0.0.{n}")
+            with httpx.Client(transport=transport, timeout=60) as http:
+                replies.append(http.post(server.url + "/api/session", json={"username": name, "password": "x" * 8}))
+    finally:
+        stop_server(server)
+    assert [r.status_code for r in replies] == [401, 401, 401, 401, 429]
+    assert "from this account" in replies[-1].json()["detail"]
+
+
+def test_the_log_in_key_folds_case_beyond_ascii_and_normalises() -> None:
+    assert len({username_key(name) for name in ["STRASSE", "straße", "Strasse "]}) == 1
+    assert username_key("jose\u0301") == username_key("JOS\u00c9") == "jos\u00e9"
+    assert username_key("josé") != username_key("jose")
