@@ -1,13 +1,26 @@
 """Versioned schema migrations, tracked in `PRAGMA user_version`.
 
-Append new steps to MIGRATIONS; never edit a step that has shipped.
+Append new steps to MIGRATIONS; never edit a step that has shipped. A step is SQL, or a function of the
+connection for one that needs Python to fill what it adds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import apsw
 
-MIGRATIONS: list[str] = [
+from server.confusables import title_skeleton
+
+
+def _add_title_skeletons(conn: apsw.Connection) -> None:
+    conn.execute("ALTER TABLE pages ADD COLUMN skeleton TEXT")
+    conn.execute("CREATE INDEX pages_skeleton ON pages(skeleton) WHERE skeleton IS NOT NULL")
+    rows = [(title_skeleton(row["title"]), row["id"]) for row in conn.execute("SELECT id, title FROM pages")]
+    conn.executemany("UPDATE pages SET skeleton = ? WHERE id = ?", rows)
+
+
+MIGRATIONS: list[str | Callable[[apsw.Connection], None]] = [
     # 1: accounts, pages, append-only revisions, applied ops
     """
     CREATE TABLE users (
@@ -186,6 +199,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE ops ADD COLUMN text TEXT;
     CREATE INDEX ops_after_op ON ops(after_op) WHERE after_op IS NOT NULL;
     """,
+    # 7: each page's title skeleton (server/confusables.py), so that a new title that reads like an existing
+    # page's is found by one index look-up (issue 11 item 12).
+    _add_title_skeletons,
 ]
 
 
@@ -196,10 +212,13 @@ def schema_version(conn: apsw.Connection) -> int:
 def migrate(conn: apsw.Connection) -> int:
     """Apply every step above the file's `user_version`, each in its own transaction."""
     version = schema_version(conn)
-    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(sql)
+            if callable(step):
+                step(conn)
+            else:
+                conn.execute(step)
             conn.execute(f"PRAGMA user_version = {number}")
         except BaseException:
             conn.execute("ROLLBACK")

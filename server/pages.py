@@ -8,6 +8,7 @@ from typing import Any
 
 from ulid import ULID
 
+from server.confusables import looks_alike, title_skeleton
 from server.db import Conn
 from server.render import render
 
@@ -95,11 +96,20 @@ def slug_exists(conn: Conn, slug: str) -> bool:
     return next(iter(conn.execute("SELECT 1 AS x FROM pages WHERE slug = ?", (slug,))), None) is not None
 
 
+def look_alike_page(conn: Conn, title: str, slug: str) -> Row | None:
+    """Another page (not `slug`) whose title reads the same as `title`: `Café` for `Сafé` (issue 11 item 12)."""
+    key = title_skeleton(title)
+    if key is None:
+        return None
+    sql = "SELECT slug, title FROM pages WHERE skeleton = ? AND slug != ? ORDER BY id LIMIT 20"
+    return next((row for row in conn.execute(sql, (key, slug)) if looks_alike(title, row["title"])), None)
+
+
 def create_page(conn: Conn, slug: str, title: str, now: str) -> Row:
     uid = new_uid()
     conn.execute(
-        "INSERT INTO pages (uid, slug, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-        (uid, slug, title, now, now),
+        "INSERT INTO pages (uid, slug, title, skeleton, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (uid, slug, title, title_skeleton(title), now, now),
     )
     row = next(iter(conn.execute("SELECT id AS page_id, slug FROM pages WHERE uid = ?", (uid,))))
     return row
@@ -130,7 +140,8 @@ def add_revision(
     )
     seq = conn.last_insert_rowid()
     conn.execute(
-        "UPDATE pages SET head_id = ?, title = ?, updated_at = ? WHERE id = ?", (seq, title, now, page_id)
+        "UPDATE pages SET head_id = ?, title = ?, skeleton = ?, updated_at = ? WHERE id = ?",
+        (seq, title, title_skeleton(title), now, page_id),
     )
     conn.execute("DELETE FROM links WHERE page_id = ?", (page_id,))
     conn.executemany(

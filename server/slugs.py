@@ -32,11 +32,16 @@ def clean_title(title: str) -> str:
     return text
 
 
-def slugify(title: str) -> str:
-    """The URL name of a page: lower case letters, digits and hyphens (any script)."""
+def slug_text(title: str) -> str:
+    """A title's words as its slug spells them, before any shortening (empty for a title of symbols only)."""
     text = unicodedata.normalize("NFKC", clean_title(title)).lower()
     text = _NOT_SLUG.sub("", text)
-    text = _SEPARATORS.sub("-", text).strip("-")
+    return _SEPARATORS.sub("-", text).strip("-")
+
+
+def slugify(title: str) -> str:
+    """The URL name of a page: lower case letters, digits and hyphens (any script)."""
+    text = slug_text(title)
     text = text[:MAX_SLUG_CHARS].strip("-")
     if not text:
         # Titles made only of symbols or emoji still need a stable, unique address.

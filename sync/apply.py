@@ -25,6 +25,7 @@ from sync.vocabulary import (
     APPLIED,
     CONFLICT,
     CONFLICT_SUPERSEDED,
+    CONFUSABLE,
     DUPLICATE,
     MERGED,
     OP_TYPES,
@@ -250,12 +251,18 @@ def _merge_edit(
 
 def _create(conn: Conn, op: dict[str, Any], actor: Actor, slug: str, summary: str, now: str) -> dict[str, Any]:
     title = clean_title(op.get("title") or "")
+    similar = pages.look_alike_page(conn, title, slug)
     page = pages.create_page(conn, slug, title, now)
     written = pages.add_revision(
         conn, page_id=page["page_id"], parent_id=None, user_id=actor.user_id, author=actor.username,
         title=title, body=op["body"], summary=summary or "Created the page", op_id=op["op_id"], now=now,
     )
-    return {"op_id": op["op_id"], "status": APPLIED, "slug": slug, "title": title, "created": True, **written}
+    result = {"op_id": op["op_id"], "status": APPLIED, "slug": slug, "title": title, "created": True, **written}
+    if similar is not None:
+        # A create replayed from an outbox may have been written days ago: it is kept (never lose words), and
+        # the reply says which page its title reads like, for the author to merge or rename (issue 11 item 12).
+        result.update(warning=CONFUSABLE, similar=similar["slug"], similar_title=similar["title"])
+    return result
 
 
 def apply_ops(

@@ -33,6 +33,12 @@ REASONS: dict[str, str] = {
     "op_id_taken": "This change id was already used by another account.",
 }
 
+# Warnings that may come with a result that wrote (`warning`), and the plain words a person sees.
+CONFUSABLE = "confusable"
+WARNINGS: dict[str, str] = {
+    CONFUSABLE: "A page whose title looks the same already exists.",
+}
+
 
 def format_size(n_bytes: int) -> str:
     """A size as people read it: under 1,000,000 bytes, whole kB (`200 kB`); from there, MB with one decimal

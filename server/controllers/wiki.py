@@ -73,6 +73,16 @@ def _after_save(request: Request, result: dict[str, Any]) -> Response | None:
     return None
 
 
+def _look_alike_warning(request: Request, db: Database, title: str, slug: str) -> Response | None:
+    """Before a page is started: a title that reads like an existing page's (`Сafé` with a Cyrillic С, when
+    `Café` exists) asks the author to open that page or confirm (issue 11 item 12)."""
+    similar = db.read(pages.look_alike_page, title, slug)
+    if similar is None:
+        return None
+    anyway = wiki_href(slug) + "/edit?" + urlencode({"title": title, "anyway": "1"})
+    return html_response(request, "new.html", title=title, similar=similar, anyway=anyway)
+
+
 def _show_page(request: Request, db: Database, slug: str) -> Response:
     page = db.read(pages.get_page, slug)
     if page is None:
@@ -108,7 +118,8 @@ class WikiController(Controller):
         return _show_page(request, db, slug)
 
     @get("/wiki/{slug:str}/edit", sync_to_thread=True)
-    def get_edit_form(self, request: Request, db: Database, slug: str, title: str = "") -> Response:
+    def get_edit_form(self, request: Request, db: Database, slug: str, title: str = "",
+                      anyway: str = "") -> Response:
         page = db.read(pages.get_page, slug)
         if page is None:
             # A link to a missing page carries its title (`?title=Well maintenance`), capitals and all.
@@ -116,6 +127,10 @@ class WikiController(Controller):
                 title = clean_title(title) if title else slug.replace("-", " ")
             except TitleError:
                 title = slug.replace("-", " ")
+            if not anyway:
+                warning = _look_alike_warning(request, db, title, slug)
+                if warning is not None:
+                    return warning
             return html_response(request, "edit.html", page=None, title=title,
                                  body="", summary="", base_rev=None, op_id=str(uuid.uuid4()))
         return html_response(request, "edit.html", page=page, title=page["title"], body=page["body"],
@@ -222,4 +237,5 @@ class WikiController(Controller):
         if existing:
             # Never open an existing page's editor as if it were new: the front page was overwritten that way.
             return html_response(request, "new.html", title=title, existing=existing)
-        return Redirect(wiki_href(slug) + "/edit?" + urlencode({"title": title}), status_code=303)
+        return _look_alike_warning(request, db, title, slug) or Redirect(
+            wiki_href(slug) + "/edit?" + urlencode({"title": title}), status_code=303)

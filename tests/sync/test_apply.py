@@ -211,3 +211,12 @@ def test_results_are_stored_per_op(db: Database, alice: Actor) -> None:
     stored = db.read(lambda conn: list(conn.execute("SELECT status, result FROM ops")))
     assert len(stored) == 1 and json.loads(stored[0]["result"])["rev"] == created["rev"]
     assert all(status in STATUSES for status in [stored[0]["status"]])
+
+
+def test_create_of_a_look_alike_title_is_applied_with_a_warning(db: Database, alice: Actor, bob: Actor) -> None:
+    create(db, alice, title="Café", op_id="latin")
+    cyrillic = create(db, bob, title="\u0421af\u00e9", body="Written offline.", op_id="cyrillic")
+    assert cyrillic["status"] == APPLIED and cyrillic["created"] and cyrillic["slug"] == "сafé"
+    assert (cyrillic["warning"], cyrillic["similar"], cyrillic["similar_title"]) == ("confusable", "café", "Café")
+    again = create(db, bob, title="café", body="Same page.", op_id="same-title")  # same slug: merged, no warning
+    assert again["status"] == MERGED and again["slug"] == "café" and "warning" not in again
