@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from server.reply_budget import DEFAULT_MAX_REPLY_BYTES
+
 ENV_PREFIX = "COMMONPLACE_"
 
 
@@ -34,6 +36,10 @@ class Settings:
     )
     max_page_bytes: int = field(
         default=200_000, metadata={"help": "Largest page body accepted, in bytes of UTF-8."}
+    )
+    max_reply_bytes: int = field(
+        default=DEFAULT_MAX_REPLY_BYTES,
+        metadata={"help": "Byte budget of one list reply (changes, conflicts, checkpoints, history, bulk)."},
     )
     site_name: str = field(default="Commonplace", metadata={"help": "Name shown in the header."})
     licence: str = field(

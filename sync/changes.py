@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from server.db import Conn
+from server.reply_budget import DEFAULT_MAX_REPLY_BYTES, take_within_budget
 
 MAX_LIMIT = 1000
 # Extra columns a device may ask for, so that one compressed reply refreshes its saved pages.
 EXTRA_FIELDS = {"body": "r.body", "html": "r.html"}
 
 
-def changes_since(conn: Conn, since: int, limit: int = 100, include: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Each changed page appears once, at its current head; the head's revision id is the cursor."""
+def changes_since(conn: Conn, since: int, limit: int = 100, include: tuple[str, ...] = (),
+                  budget: int = DEFAULT_MAX_REPLY_BYTES) -> dict[str, Any]:
+    """Each changed page appears once, at its current head; the head's revision id is the cursor.
+
+    The reply ends early, with `more`, once its JSON would pass `budget` bytes (issue 11): with bodies,
+    1,000 pages of 190 kB made one reply of 110 MB.
+    """
     limit = max(1, min(limit, MAX_LIMIT))
     extra = "".join(f", {EXTRA_FIELDS[name]} AS {name}" for name in include if name in EXTRA_FIELDS)
     # With the body a device can hash it itself; 64 hex digits a page do not compress and cost phones ~10%.
@@ -22,8 +28,6 @@ def changes_since(conn: Conn, since: int, limit: int = 100, include: tuple[str, 
                r.summary, r.size{digest}{extra}
         FROM pages p JOIN revisions r ON r.id = p.head_id
         WHERE p.head_id > ? ORDER BY p.head_id LIMIT ?"""
-    rows = list(conn.execute(sql, (min(since, 2**62), limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last_seq = rows[-1]["seq"] if rows else since
-    return {"changes": rows, "last_seq": last_seq, "more": more}
+    taken = take_within_budget(conn.execute(sql, (min(since, 2**62), limit + 1)), budget, limit)
+    last_seq = taken.last_row["seq"] if taken.last_row else since
+    return {"changes": taken.items, "last_seq": last_seq, "more": taken.more}

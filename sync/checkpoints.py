@@ -12,8 +12,10 @@ from typing import Any
 
 from server.clock import now_iso
 from server.db import Conn
+from server.reply_budget import DEFAULT_MAX_REPLY_BYTES, take_within_budget
 
 MAX_DEVICE_ID_CHARS = 100
+MAX_LISTED = 1000
 
 
 def get_checkpoint(conn: Conn, user_id: int, device_id: str) -> dict[str, Any]:
@@ -37,3 +39,17 @@ def save_checkpoint(conn: Conn, user_id: int, device_id: str, last_seq: int, res
 def list_checkpoints(conn: Conn, user_id: int) -> list[dict[str, Any]]:
     sql = "SELECT device_id, last_seq, updated_at FROM device_checkpoints WHERE user_id = ? ORDER BY device_id"
     return list(conn.execute(sql, (user_id,)))
+
+
+def checkpoints_after(conn: Conn, user_id: int, after: str = "",
+                      budget: int = DEFAULT_MAX_REPLY_BYTES) -> dict[str, Any]:
+    """The caller's devices after the device id `after`, in order, within `budget` bytes of JSON.
+
+    An account may name any number of devices, so the list pages like every other list reply (issue 11);
+    `cursor` (the last device id) is null when nothing is left.
+    """
+    sql = """SELECT device_id, last_seq, updated_at FROM device_checkpoints
+             WHERE user_id = ? AND device_id > ? ORDER BY device_id LIMIT ?"""
+    taken = take_within_budget(conn.execute(sql, (user_id, after, MAX_LISTED + 1)), budget, MAX_LISTED)
+    return {"checkpoints": taken.items, "more": taken.more,
+            "cursor": taken.last_row["device_id"] if taken.more and taken.last_row else None}

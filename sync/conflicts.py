@@ -12,6 +12,7 @@ from typing import Any
 from server import pages
 from server.clock import now_iso
 from server.db import Conn
+from server.reply_budget import DEFAULT_MAX_REPLY_BYTES, take_within_budget
 from server.users import Actor
 from sync.merge import MergeResult, merge_three_way
 from sync.vocabulary import CONFLICT_OPEN
@@ -95,6 +96,20 @@ def list_conflicts(conn: Conn, user_id: int, status: str = CONFLICT_OPEN) -> lis
     rows = conn.execute(f"{_SELECT} WHERE c.user_id = ? AND c.status = ? ORDER BY c.id LIMIT ?",
                         (user_id, status, MAX_LISTED))
     return [_describe(conn, row) for row in list(rows)]
+
+
+def conflicts_after(conn: Conn, user_id: int, after: int = 0,
+                    budget: int = DEFAULT_MAX_REPLY_BYTES) -> dict[str, Any]:
+    """The caller's open conflicts after the cursor `after`, oldest first, within `budget` bytes of JSON.
+
+    Each conflict carries up to four copies of a page (base, head, ours, proposal), so one account's list
+    reached 69 MB (issue 11); `cursor` (the last conflict's row id) is null when nothing is left.
+    """
+    sql = f"{_SELECT} WHERE c.user_id = ? AND c.status = ? AND c.id > ? ORDER BY c.id LIMIT ?"
+    rows = conn.execute(sql, (user_id, CONFLICT_OPEN, min(after, pages.MAX_CURSOR), MAX_LISTED + 1))
+    taken = take_within_budget(rows, budget, MAX_LISTED, lambda row: _describe(conn, row))
+    return {"conflicts": taken.items, "more": taken.more,
+            "cursor": taken.last_row["id"] if taken.more and taken.last_row else None}
 
 
 def count_open(conn: Conn, user_id: int) -> int:

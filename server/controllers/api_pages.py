@@ -10,6 +10,8 @@ from litestar.exceptions import ClientException, NotFoundException
 from search.service import SearchService
 from server import pages
 from server.db import Database
+from server.reply_budget import take_within_budget
+from server.settings import Settings
 
 HISTORY_LIMIT = 500
 PAGE_FIELDS = ("slug", "title", "rev", "body", "html", "updated_at", "seq", "protected")
@@ -63,8 +65,16 @@ class PageApiController(Controller):
         return Response(content={k: reply[k] for k in wanted}, headers=headers)
 
     @get("/pages/{slug:str}/history", sync_to_thread=True, raises=[NotFoundException])
-    def get_page_history(self, db: Database, slug: str, limit: int = 50, before: int | None = None) -> dict[str, Any]:
-        """Revisions, newest first; page with `before=<seq of the last one>`."""
+    def get_page_history(self, db: Database, settings: Settings, slug: str, limit: int = 50,
+                         before: int | None = None) -> dict[str, Any]:
+        """Revisions, newest first; while `more`, pass `cursor` (the last one's seq) as `before`.
+
+        A reply also ends at `COMMONPLACE_MAX_REPLY_BYTES`. History rows carry no text, so the rows of one
+        reply (at most 500, summaries of at most 500 characters) are read before the budget trims them.
+        """
         page = _page_or_404(db, slug)
-        rows = db.read(pages.page_history, page["page_id"], max(1, min(limit, HISTORY_LIMIT)), before)
-        return {"slug": page["slug"], "title": page["title"], "revisions": rows}
+        limit = max(1, min(limit, HISTORY_LIMIT))
+        rows = db.read(pages.page_history, page["page_id"], limit + 1, before)
+        taken = take_within_budget(rows, settings.max_reply_bytes, limit)
+        return {"slug": page["slug"], "title": page["title"], "revisions": taken.items, "more": taken.more,
+                "cursor": taken.last_row["seq"] if taken.more and taken.last_row else None}

@@ -20,11 +20,12 @@ from litestar.params import JSONBody
 from litestar.serialization import encode_json
 
 from server.db import Database
+from server.settings import Settings
 from server.users import Actor
 from sync.apply import Policy, apply_ops
 from sync.changes import EXTRA_FIELDS, MAX_LIMIT, changes_since
-from sync.checkpoints import MAX_DEVICE_ID_CHARS, get_checkpoint, list_checkpoints, save_checkpoint
-from sync.conflicts import ConflictError, get_conflict, list_conflicts
+from sync.checkpoints import MAX_DEVICE_ID_CHARS, checkpoints_after, get_checkpoint, save_checkpoint
+from sync.conflicts import ConflictError, conflicts_after, get_conflict
 from sync.resolve import discard_conflict, resolve_conflict
 
 MAX_OPS_PER_PUSH = 200
@@ -142,23 +143,29 @@ class SyncApiController(Controller):
         return PushReply(results=db.write(apply_ops, ops, actor, policy, data.device_id))
 
     @get("/changes", sync_to_thread=True)
-    def list_changes(self, request: Request, db: Database, since: int = 0, limit: int = 100,
+    def list_changes(self, request: Request, db: Database, settings: Settings, since: int = 0, limit: int = 100,
                      include: str = "") -> Response:
         """Pages whose head moved past `since`, oldest first; continue with `since=last_seq` while `more`.
 
         `include=body,html` adds each head's text and HTML, so one (gzipped) reply refreshes saved pages.
+        A reply stops early, with `more`, at `COMMONPLACE_MAX_REPLY_BYTES` (always at least one change).
         """
         if since < 0 or limit < 1 or limit > MAX_LIMIT:
             raise ClientException(f"since must be ≥ 0 and limit between 1 and {MAX_LIMIT}.")
         wanted = tuple(name for name in include.split(",") if name)
         if any(name not in EXTRA_FIELDS for name in wanted):
             raise ClientException(f"include takes {', '.join(EXTRA_FIELDS)}, separated by commas.")
-        return _json(request, db.read(changes_since, since, limit, wanted))
+        return _json(request, db.read(changes_since, since, limit, wanted, settings.max_reply_bytes))
 
     @get("/conflicts", sync_to_thread=True)
-    def list_conflicts(self, db: Database, actor: Actor) -> dict[str, Any]:
-        """The caller's open conflicts: op, base, current head, their version and a merge proposal."""
-        return {"conflicts": db.read(list_conflicts, _signed_in(actor).user_id)}
+    def list_conflicts(self, db: Database, actor: Actor, settings: Settings, after: int = 0) -> dict[str, Any]:
+        """The caller's open conflicts: op, base, current head, their version and a merge proposal.
+
+        Oldest first, as many as fit in `COMMONPLACE_MAX_REPLY_BYTES`; while `more`, pass `cursor` as `after`.
+        """
+        if after < 0:
+            raise ClientException("after must be a cursor from an earlier reply.")
+        return db.read(conflicts_after, _signed_in(actor).user_id, after, settings.max_reply_bytes)
 
     @get("/conflicts/{conflict_id:str}", sync_to_thread=True, raises=CONFLICT_ERRORS)
     def get_conflict(self, db: Database, actor: Actor, conflict_id: str) -> dict[str, Any]:
@@ -178,9 +185,9 @@ class SyncApiController(Controller):
         return _conflict_call(db, discard_conflict, conflict_id, _signed_in(actor), write=True)
 
     @get("/checkpoints", sync_to_thread=True)
-    def list_checkpoints(self, db: Database, actor: Actor) -> dict[str, Any]:
-        """Every device of the caller with its changes-feed checkpoint."""
-        return {"checkpoints": db.read(list_checkpoints, _signed_in(actor).user_id)}
+    def list_checkpoints(self, db: Database, actor: Actor, settings: Settings, after: str = "") -> dict[str, Any]:
+        """Every device of the caller with its changes-feed checkpoint; while `more`, pass `cursor` as `after`."""
+        return db.read(checkpoints_after, _signed_in(actor).user_id, after, settings.max_reply_bytes)
 
     @get("/checkpoints/{device_id:str}", sync_to_thread=True)
     def get_checkpoint(self, db: Database, actor: Actor, device_id: str) -> dict[str, Any]:

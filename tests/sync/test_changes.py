@@ -30,3 +30,27 @@ def test_feed_pages_and_moves_edited_pages_to_the_end(tmp_path: Path) -> None:
         assert empty == {"changes": [], "last_seq": rest["last_seq"], "more": False}
     finally:
         db.close()
+
+
+def test_a_feed_over_its_budget_stops_early_and_resumes_with_every_page_once(tmp_path: Path) -> None:
+    db = Database(tmp_path / "c.db")
+    try:
+        for i in range(12):
+            body = f"Page {i}. " + "word " * (200 * (i % 4 + 1))
+            db.write(apply_op, {"op_id": f"b{i}", "title": f"B{i}", "base_rev": None, "body": body}, WRITER, POLICY)
+        everything = db.read(changes_since, 0, 1000, ("body", "html"))["changes"]
+        # Each page is 2 to 8 kB of JSON: 1 byte gives one page a reply, 10**9 all of them in one.
+        for budget in (1, 9_000, 30_000, 10**9):
+            since, seen, replies = 0, [], 0
+            while True:
+                reply = db.read(changes_since, since, 1000, ("body", "html"), budget)
+                replies += 1
+                assert reply["changes"] and reply["last_seq"] == reply["changes"][-1]["seq"]
+                seen += [c["slug"] for c in reply["changes"]]
+                if not reply["more"]:
+                    break
+                since = reply["last_seq"]
+            assert seen == [c["slug"] for c in everything], budget
+            assert replies == {1: 12, 10**9: 1}.get(budget, replies) and (budget in (1, 10**9) or 1 < replies < 12)
+    finally:
+        db.close()
