@@ -23,23 +23,36 @@ BROTLI_QUALITY = 5
 GZIP_LEVEL = 6
 
 
-def chosen_encoding(accept_encoding: bytes) -> str | None:
-    """br before gzip; an explicit q=0 refuses a coding."""
+def accepted_qualities(accept_encoding: bytes | str) -> dict[str, float]:
+    """Each coding the client named, with its q-value (1 when none is given; a malformed one counts as 0)."""
+    text = accept_encoding.decode("latin-1") if isinstance(accept_encoding, bytes) else accept_encoding
     offered: dict[str, float] = {}
-    for part in accept_encoding.decode("latin-1").lower().split(","):
-        name, _, params = part.strip().partition(";")
+    for part in text.lower().split(","):
+        name, *params = (piece.strip() for piece in part.split(";"))
+        if not name:
+            continue
         quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        offered[name.strip()] = quality
-    for name in ("br", "gzip"):
-        if offered.get(name, 0) > 0:
-            return name
-    return None
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        offered[name] = quality
+    return offered
+
+
+def chosen_encoding(accept_encoding: bytes | str, codings: tuple[str, ...] = ("br", "gzip")) -> str | None:
+    """The coding of `codings` the client rates highest (br before gzip on a tie), or None for identity.
+
+    Honours q-values (issue 11, item 13: `gzip;q=0` was served gzip): `q=0` refuses a coding, `*` rates
+    every coding the client did not name, and `identity` is always acceptable, so it needs no check here.
+    """
+    offered = accepted_qualities(accept_encoding)
+    rated = [(offered.get(name, offered.get("*", 0.0)), -index, name) for index, name in enumerate(codings)]
+    quality, _, name = max(rated)
+    return name if quality > 0 else None
 
 
 def compress(body: bytes, encoding: str) -> bytes:

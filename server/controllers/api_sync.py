@@ -19,6 +19,7 @@ from litestar.exceptions import (
 from litestar.params import JSONBody
 from litestar.serialization import encode_json
 
+from server.compression import chosen_encoding
 from server.db import Database
 from server.settings import Settings
 from server.users import Actor
@@ -112,7 +113,7 @@ def _json(request: Request, content: dict[str, Any]) -> Response:
     """JSON, gzipped when the client takes it: the changes feed is what phones pay for on refresh."""
     body = encode_json(content)
     headers = {"Vary": "Accept-Encoding", "Cache-Control": "no-store"}
-    if len(body) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+    if len(body) >= GZIP_MIN_BYTES and chosen_encoding(request.headers.get("accept-encoding", ""), ("gzip",)):
         body = gzip.compress(body, 6)
         headers["Content-Encoding"] = "gzip"
     return Response(content=body, media_type=MediaType.JSON, headers=headers)

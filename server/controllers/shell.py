@@ -14,6 +14,7 @@ from litestar.exceptions import ClientException
 from litestar.response import File
 
 from search.service import SearchService
+from server.compression import chosen_encoding
 from server.controllers.api_search import check_query
 from server.static_build import PWA_DIR
 from server.templating import TEMPLATES, html_response
@@ -59,8 +60,7 @@ def service_worker_script(static_names: dict[str, str], settings: Any) -> bytes:
 def compressed(request: Request, response: Response) -> Response:
     """The shell's pages and script, compressed: the service worker fetches them on every phone."""
     body = response.content.encode() if isinstance(response.content, str) else response.content
-    accepted = request.headers.get("accept-encoding", "")
-    encoding = "br" if "br" in accepted else "gzip" if "gzip" in accepted else None
+    encoding = chosen_encoding(request.headers.get("accept-encoding", ""))
     vary = response.headers.get("Vary")
     response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
     if encoding and body:

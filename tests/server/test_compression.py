@@ -99,3 +99,32 @@ def test_brotli_is_preferred_and_q_zero_refuses_a_coding() -> None:
     assert chosen_encoding(b"br;q=0, gzip") == "gzip"
     assert chosen_encoding(b"identity") is None
     assert chosen_encoding(b"") is None
+
+
+REFUSALS = ("gzip;q=0", "*;q=0", "br;q=0, gzip;q=0", "gzip;q=0, identity", "gzip;level=1;q=0")
+
+
+def test_a_refused_coding_is_never_sent(live_server: LiveServer) -> None:
+    """Issue 11, item 13: `gzip;q=0` was served gzip by the changes feed, the shell's pages and /sw.js."""
+    paths = ("/", "/wiki/how-to-edit", "/wiki", "/login", "/offline", "/sw.js", "/api/pages/welcome",
+             "/api/sync/changes?include=body,html")
+    for path in paths:
+        for accept in REFUSALS:
+            reply, body = raw_get(live_server.url + path, accept)
+            assert reply.status_code == 200 and "content-encoding" not in reply.headers, (path, accept)
+            assert len(body) >= 512, path  # long enough that it would have been compressed
+        reply, body = raw_get(live_server.url + path, "br;q=0, gzip")
+        assert reply.headers["content-encoding"] == "gzip", path
+        gzip.decompress(body)
+
+
+def test_q_values_rank_codings_and_star_stands_for_the_rest() -> None:
+    assert chosen_encoding(b"gzip;q=0") is None
+    assert chosen_encoding(b"*;q=0") is None
+    assert chosen_encoding(b"gzip;level=1;q=0") is None
+    assert chosen_encoding(b"*") == "br"
+    assert chosen_encoding(b"br;q=0.5, *") == "gzip"
+    assert chosen_encoding(b"gzip;q=1, br;q=0.5") == "gzip"
+    assert chosen_encoding(b"GZIP;Q=0.2") == "gzip"
+    assert chosen_encoding("br, gzip", ("gzip",)) == "gzip"
+    assert chosen_encoding(b"gzip;q=oops") is None
