@@ -21,6 +21,7 @@ from litestar.serialization import encode_json
 
 from server.compression import chosen_encoding
 from server.db import Database
+from server.ratelimit import check_push
 from server.settings import Settings
 from server.users import Actor
 from sync.apply import Policy, apply_ops
@@ -124,10 +125,12 @@ class SyncApiController(Controller):
     tags = ["sync"]
 
     @post("/push", sync_to_thread=True, status_code=200, raises=[NotAuthorizedException, TooManyRequestsException])
-    def push_ops(self, db: Database, actor: Actor, policy: Policy, data: JSONBody[PushRequest]) -> PushReply:
+    def push_ops(self, request: Request, db: Database, actor: Actor, policy: Policy,
+                 data: JSONBody[PushRequest]) -> PushReply:
         """Apply ops in order; each result is `applied`, `duplicate`, `merged`, `conflict` or `rejected`.
 
-        A reply means every op in it is durable. Replaying an op returns its first result.
+        A reply means every op in it is durable. Replaying an op returns its first result. Each op counts
+        against `COMMONPLACE_RATE_EDIT`; a push over it gets 429 and none of its ops is applied or recorded.
         """
         if not actor.signed_in and not policy.anonymous_edits:
             raise NotAuthorizedException("Log in to push edits; keep the ops and send them again after.")
@@ -140,6 +143,7 @@ class SyncApiController(Controller):
                 f"These edits were made as {data.account}; log in as {data.account} to send them."
                 if data.account else "These edits were made without an account; log out to send them."
             )
+        check_push(request, actor, len(data.ops))
         ops = [vars(op) for op in data.ops]
         return PushReply(results=db.write(apply_ops, ops, actor, policy, data.device_id))
 

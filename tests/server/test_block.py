@@ -7,11 +7,12 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, bearer, new_op, push, sign_up
+from conftest import LiveServer, bearer, new_op, push, sign_up, start_server, stop_server
 from litestar.testing import TestClient
 
 from server.db import connect
@@ -80,14 +81,22 @@ def test_cli_block_and_unblock(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no account called ghost" in missing.stderr
 
 
-def test_no_edit_lands_once_the_block_has_answered(live_server: LiveServer) -> None:
+@pytest.fixture
+def unlimited_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A live server without an edit limit: the flood must reach the writer, not stop at a 429."""
+    server = start_server(tmp_path / "live-data", env={"COMMONPLACE_RATE_EDIT": "off"})
+    yield server
+    stop_server(server)
+
+
+def test_no_edit_lands_once_the_block_has_answered(unlimited_server: LiveServer) -> None:
     """Six devices push 100-op batches while a moderator blocks the account (issue 11 item 3).
 
     A push authenticated before the block used to write after it: each op now reads the flag in the
     transaction that writes. Revisions are compared by seq, the order the one writer committed them in.
     """
-    url = live_server.url
-    db_path = live_server.data / "commonplace.db"
+    url = unlimited_server.url
+    db_path = unlimited_server.data / "commonplace.db"
     spammer = http_sign_up(url, "spammer")
     moderator = http_sign_up(url, "mod")
     conn = connect(db_path)
