@@ -32,6 +32,7 @@ from server.controllers.wiki import WikiController
 from server.db import Database
 from server.dependencies import provide_actor, provide_db, provide_policy, provide_search, provide_settings
 from server.page_cache import PageCache
+from server.personal_replies import mark_personal_replies
 from server.ratelimit import Rate, RateLimiter, rate_limit_middleware
 from server.request import AppRequest
 from server.seed import seed_if_empty
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[csrf_guard],
         middleware=[rate_limit_middleware],
         after_request=add_security_headers,
+        before_send=[mark_personal_replies],
         exception_handlers={HTTPException: handle_http_error, Exception: handle_server_error},
         on_startup=[lambda: search.start()],
         on_shutdown=[lambda: search.stop(), lambda: db.close()],

@@ -15,6 +15,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from server.personal_replies import CSRF_SHOWN
 from server.users import NOBODY, Actor, actor_for_token
 
 SESSION_COOKIE = "cp_session"
@@ -46,10 +47,12 @@ def request_actor(connection: ASGIConnection) -> Actor:
 
 def csrf_token(request: Request) -> str:
     """This browser's CSRF token; a new one is issued (and set as a cookie) when it has none."""
-    token = request.cookies.get(CSRF_COOKIE) or request.scope.get("state", {}).get("new_csrf")
+    state = request.scope.setdefault("state", {})
+    token = state.get("new_csrf") or request.cookies.get(CSRF_COOKIE)
     if not token:
         token = secrets.token_urlsafe(24)
-        request.scope.setdefault("state", {})["new_csrf"] = token
+        state["new_csrf"] = token
+    state[CSRF_SHOWN] = True  # the reply is this browser's alone (server/personal_replies.py)
     return token
 
 
