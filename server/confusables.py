@@ -14,7 +14,7 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 
-from server.slugs import slug_text
+from server.slugs import TitleError, slug_text
 
 # The package wraps right-to-left characters in LEFT-TO-RIGHT MARKs so that its lists print legibly.
 _DISPLAY_MARK = "\u200e"
@@ -59,8 +59,12 @@ def skeleton(text: str) -> str:
 def title_skeleton(title: str) -> str | None:
     """The key under which look-alike titles meet: the skeleton of the title's words as its slug keeps them
     (lower case, no punctuation), so titles that differ only in case or punctuation, which are one page
-    anyway, are not flagged. None for a title with no letters or digits (its slug is a hash)."""
-    text = slug_text(title)
+    anyway, are not flagged. None for a title with no letters or digits (its slug is a hash), and for one that
+    cannot name a page (the edit form of a missing page may hold such a title, taken from its address)."""
+    try:
+        text = slug_text(title)
+    except TitleError:
+        return None
     return skeleton(text) if text else None
 
 
