@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 import pytest
 
+from server import render as render_module
 from server.render import TOC_MIN_HEADINGS, WIKILINK_CLASS, mark_missing_links, render, wiki_href
 from server.slugs import slugify
 
@@ -266,6 +268,20 @@ def test_heading_ids_are_unique_even_when_a_heading_looks_like_a_generated_suffi
     assert len(set(ids)) == len(ids), ids
 
 
+def test_many_equal_headings_cost_a_step_each() -> None:
+    # Issue 11: each `## a` used to try a, a-2, a-3, ... from the start: 40,000 of them took 19 s.
+    checks = _CountingSet()
+    ids = render_module._HeadingIds()
+    ids.used = checks
+    assert [ids.new("a") for _ in range(3000)] == ["a", *(f"a-{n}" for n in range(2, 3001))]
+    assert checks.lookups <= 2 * 3000, checks.lookups
+
+
+def test_numbering_skips_ids_taken_by_headings_that_look_numbered() -> None:
+    ids = heading_ids(html_of("## A-2\n\n## A\n\n## A\n\n## A\n\n## A-3\n\n## A"))
+    assert ids == ["a-2", "a", "a-3", "a-4", "a-3-2", "a-5"]
+
+
 def test_heading_without_text_gets_a_fallback_id() -> None:
     ids = heading_ids(html_of("## ***\n\n## !!!"))
     assert all(ids) and len(set(ids)) == 2, ids
@@ -385,6 +401,79 @@ def test_missing_link_marking_ignores_ordinary_links() -> None:
 def test_mark_missing_links_with_nothing_missing_is_identity() -> None:
     html, _ = render("[[A]] [[B]]")
     assert mark_missing_links(html, set()) == html
+
+
+class _CountingSet(set):
+    """A set that counts membership tests, to show how much work a loop does without timing it."""
+
+    lookups = 0
+
+    def __contains__(self, item: object) -> bool:
+        self.lookups += 1
+        return super().__contains__(item)
+
+
+class _RecordingPattern:
+    """Stands in for a compiled pattern and records the length of every text it is asked to scan."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.scanned: list[int] = []
+
+    def sub(self, replacement: Callable[[re.Match[str]], str], text: str) -> str:
+        self.scanned.append(len(text))
+        return self.pattern.sub(replacement, text)
+
+
+def test_missing_links_are_marked_in_one_pass_over_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 11: one pass over the whole page per missing link cost links x size (50 s at the size limit).
+    html, links = render(" ".join(f"[[a{n}]]" for n in range(4000)))
+    recording = _RecordingPattern(render_module._WIKILINK_HTML)
+    monkeypatch.setattr(render_module, "_WIKILINK_HTML", recording)
+    mark_missing_links(html, set(links[::2]))
+    assert recording.scanned == [len(html)]
+
+
+def test_a_page_of_twenty_thousand_links_is_marked_link_by_link() -> None:
+    # Near the 200 kB page limit; every other link is missing, some carry a label, some a title with capitals.
+    parts = []
+    for n in range(20_000):
+        parts.append(f"[[A{n}|label {n}]]" if n % 3 == 0 else f"[[A{n}]]")
+    html, links = render(" ".join(parts))
+    assert len(links) == 20_000
+    missing = {f"a{n}" for n in range(0, 20_000, 2)}
+    hrefs = [a["href"] for a in anchors(mark_missing_links(html, missing))]
+    expected = []
+    for n in range(20_000):
+        if n % 2:
+            expected.append(f"/wiki/a{n}")
+        else:
+            expected.append(f"/wiki/a{n}/edit" if n % 3 == 0 else f"/wiki/a{n}/edit?title=A{n}")
+    assert hrefs == expected
+
+
+def test_a_missing_link_with_an_ampersand_in_its_text_keeps_its_title() -> None:
+    html, links = render("[[Salt & pepper]] [[Salt & pepper|S&P]]")
+    hrefs = [a["href"] for a in anchors(mark_missing_links(html, set(links)))]
+    assert hrefs == ["/wiki/salt-pepper/edit?title=Salt%20%26%20pepper", "/wiki/salt-pepper/edit"]
+
+
+# --- wiki link syntax edge cases that used to cost a scan of the rest of the page -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "slugs"),
+    [
+        ("[[a [[b]]", ["b"]),
+        ("[[a\nb]] [[c]]", ["c"]),
+        ("[[a]]]", ["a"]),
+        ("[[[a]]]", ["a"]),
+        ("[[]] [[ ]] [[x|]]", ["x"]),
+        ("[[" * 50, []),
+    ],
+)
+def test_wiki_link_edge_cases(body: str, slugs: list[str]) -> None:
+    assert render(body)[1] == slugs
 
 
 # --- the title heading ---------------------------------------------------------------------------------------
