@@ -30,6 +30,7 @@ from server.controllers.conflicts import ConflictController
 from server.controllers.shell import ShellController
 from server.controllers.wiki import WikiController
 from server.db import Database
+from server.head_requests import HeadAsGet
 from server.dependencies import provide_actor, provide_db, provide_policy, provide_search, provide_settings
 from server.page_cache import PageCache
 from server.personal_replies import mark_personal_replies
@@ -160,9 +161,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 def create_asgi(settings: Settings | None = None) -> ASGIApp:
     """The app with static files in front: hashed names are immutable, brotli/gzip chosen per request.
-    Compression sits outside the page cache, which keeps (and picks) its own compressed copies."""
+    Compression sits outside the page cache, which keeps (and picks) its own compressed copies; HEAD is a
+    GET without its body, outside both, so its headers are a GET's (server/head_requests.py)."""
     settings = settings or Settings.from_env()
     litestar_app = create_app(settings)
-    app = Compression(PageCache(litestar_app, settings.db_path, settings.page_cache_bytes))
+    app = HeadAsGet(Compression(PageCache(litestar_app, settings.db_path, settings.page_cache_bytes)))
     return ServeStaticASGI(app, root=litestar_app.state.static_dir, prefix="static/", max_age=3600,
                            allow_all_origins=False, immutable_file_test=HASHED_NAME)
