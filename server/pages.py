@@ -11,6 +11,7 @@ from ulid import ULID
 from server.confusables import looks_alike, title_skeleton
 from server.db import Conn
 from server.render import render
+from server.slugs import legacy_slug, slug_text, slugify
 
 Row = dict[str, Any]
 
@@ -94,6 +95,19 @@ def counts(conn: Conn) -> Row:
 
 def slug_exists(conn: Conn, slug: str) -> bool:
     return next(iter(conn.execute("SELECT 1 AS x FROM pages WHERE slug = ?", (slug,))), None) is not None
+
+
+def slug_for_title(conn: Conn, title: str) -> str:
+    """The address a page of this title has or will have: its slug, or the cut slug an older server gave a
+    long title (`slugs.legacy_slug`) when the page there was started under this same title."""
+    slug = slugify(title)
+    legacy = legacy_slug(title)
+    if legacy is None or slug_exists(conn, slug):
+        return slug
+    sql = """SELECT r.title FROM pages p JOIN revisions r ON r.page_id = p.id WHERE p.slug = ?
+             ORDER BY r.id LIMIT 1"""
+    first = next(iter(conn.execute(sql, (legacy,))), None)
+    return legacy if first is not None and slug_text(first["title"]) == slug_text(title) else slug
 
 
 def look_alike_page(conn: Conn, title: str, slug: str) -> Row | None:

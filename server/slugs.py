@@ -8,6 +8,7 @@ import unicodedata
 
 MAX_TITLE_CHARS = 200
 MAX_SLUG_CHARS = 80
+SLUG_HASH_CHARS = 10
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _NOT_SLUG = re.compile(r"[^\w\s-]")
@@ -39,17 +40,35 @@ def slug_text(title: str) -> str:
     return _SEPARATORS.sub("-", text).strip("-")
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:SLUG_HASH_CHARS]
+
+
 def slugify(title: str) -> str:
-    """The URL name of a page: lower case letters, digits and hyphens (any script)."""
+    """The URL name of a page: lower case letters, digits and hyphens (any script).
+
+    A slug longer than MAX_SLUG_CHARS keeps its first MAX_SLUG_CHARS characters and gets a hash of the whole:
+    two titles that begin alike are two pages, not one (issue 11 item 12). Such a slug is always longer than
+    MAX_SLUG_CHARS, so it never equals the slug of a shorter title, and it is still a function of the title
+    alone, so wiki links, imports and the browser's guess (pwa/static/js/slugs.js) all find the same page.
+    """
     text = slug_text(title)
-    text = text[:MAX_SLUG_CHARS].strip("-")
     if not text:
         # Titles made only of symbols or emoji still need a stable, unique address.
-        text = "page-" + hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return text
+        return "page-" + _digest(title)
+    if len(text) <= MAX_SLUG_CHARS:
+        return text
+    return text[:MAX_SLUG_CHARS].rstrip("-") + "-" + _digest(text)
+
+
+def legacy_slug(title: str) -> str | None:
+    """The slug servers before issue 11 gave a title longer than MAX_SLUG_CHARS (cut, with no hash): their
+    pages keep that address. None for a title whose slug was never cut."""
+    text = slug_text(title)
+    return text[:MAX_SLUG_CHARS].rstrip("-") if len(text) > MAX_SLUG_CHARS else None
 
 
 def is_valid_slug(slug: str) -> bool:
-    return bool(slug) and len(slug) <= MAX_SLUG_CHARS + 20 and _NOT_SLUG.search(slug) is None and (
+    return bool(slug) and len(slug) <= MAX_SLUG_CHARS + 1 + SLUG_HASH_CHARS and _NOT_SLUG.search(slug) is None and (
         "/" not in slug and " " not in slug
     )

@@ -16,7 +16,7 @@ from typing import Any
 from server import pages
 from server.clock import now_iso
 from server.db import Conn
-from server.slugs import TitleError, clean_title, slugify
+from server.slugs import TitleError, clean_title
 from server.users import Actor, is_blocked
 from sync.chains import Earlier, earlier_op, later_op, superseded
 from sync.conflicts import authors_since, close_conflict, conflict_status, store_conflict
@@ -136,7 +136,7 @@ def _apply_edit(conn: Conn, op: dict[str, Any], actor: Actor, device_id: str | N
         slug = earlier.slug  # a chain may start with a create whose slug the device only guessed
     elif op.get("base_rev") is None:
         try:
-            slug = slugify(clean_title(op.get("title") or ""))
+            slug = pages.slug_for_title(conn, clean_title(op.get("title") or ""))
         except TitleError as exc:
             return rejected(op_id, "bad_title", str(exc))
         if not pages.slug_exists(conn, slug):

@@ -230,7 +230,7 @@ class WikiController(Controller):
             return html_response(request, "new.html", title="")
         try:
             title = clean_title(title)
-            slug = slugify(title)
+            slug = db.read(pages.slug_for_title, title)
         except TitleError as exc:
             return html_response(request, "new.html", status_code=400, title=title, error=str(exc))
         existing = db.read(pages.get_page, slug)

@@ -168,7 +168,9 @@ def test_a_page_started_offline_opens_while_it_waits_and_exists_once_synced(
 
 
 TITLES = ["Well maintenance", "  Café   au lait ", "Ünïcödé_and-dashes--", "hindi: नमस्ते दुनिया", "ﬁne ＡＢＣ ½",
-          "Tabs\tand\u200bzero width", "x" * 120, "!!!", "🙂🙂", "日本語のページ", "C++ / C#"]
+          "Tabs\tand\u200bzero width", "x" * 120, "!!!", "🙂🙂", "日本語のページ", "C++ / C#",
+          # Cut at 80 characters, on a hyphen and past one, with the hash of the whole (issue 11 item 12).
+          "a " * 60, "Ünïcödé " * 15 + "end", "x" * 80, "x" * 79 + " tail"]
 
 
 def test_the_browser_guesses_slugs_as_the_server_makes_them(phone_page: Page, site: Any) -> None:

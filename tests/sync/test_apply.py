@@ -220,3 +220,14 @@ def test_create_of_a_look_alike_title_is_applied_with_a_warning(db: Database, al
     assert (cyrillic["warning"], cyrillic["similar"], cyrillic["similar_title"]) == ("confusable", "café", "Café")
     again = create(db, bob, title="café", body="Same page.", op_id="same-title")  # same slug: merged, no warning
     assert again["status"] == MERGED and again["slug"] == "café" and "warning" not in again
+
+
+def test_long_titles_that_share_their_first_80_slug_characters_are_two_pages(db: Database, alice: Actor) -> None:
+    prefix = "Minutes of the water committee meeting held at the old school hall in the village of "
+    kisumu = create(db, alice, title=prefix + "Kisumu", body="Kisumu minutes.", op_id="k")
+    nakuru = create(db, alice, title=prefix + "Nakuru", body="Nakuru minutes.", op_id="n")
+    assert kisumu["created"] and nakuru["created"] and kisumu["slug"] != nakuru["slug"]
+    assert db.read(pages.get_page, kisumu["slug"])["body"] == "Kisumu minutes."
+    assert db.read(pages.get_page, nakuru["slug"])["body"] == "Nakuru minutes."
+    again = create(db, alice, title=prefix + "Kisumu", body="More minutes.", op_id="k2")  # same title: rule 8
+    assert again["status"] == MERGED and again["slug"] == kisumu["slug"] and again["page_existed"]

@@ -7,6 +7,7 @@
 
   var MAX_TITLE_CHARS = 200;
   var MAX_SLUG_CHARS = 80;
+  var SLUG_HASH_CHARS = 10;
   var CONTROL = /[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
   // Python's \w in str patterns: letters, digits and other numbers, and the underscore (not marks).
   var NOT_SLUG = /[^\p{L}\p{N}_\s-]/gu;
@@ -27,16 +28,23 @@
     return text.replace(/^-+|-+$/g, "");
   }
 
-  // A promise: titles made only of symbols get "page-" and a hash, which the browser computes asynchronously.
+  function digest(text) {
+    return scope.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(function (hash) {
+      var hex = Array.prototype.map.call(new Uint8Array(hash), function (b) { return (b + 256).toString(16).slice(1); });
+      return hex.join("").slice(0, SLUG_HASH_CHARS);
+    });
+  }
+
+  // A promise: titles made only of symbols get "page-" and a hash, and a slug longer than MAX_SLUG_CHARS is cut
+  // and gets a hash of the whole (issue 11), which the browser computes asynchronously.
   function slugify(title) {
     var text = cleanTitle(title).normalize("NFKC").toLowerCase().replace(NOT_SLUG, "");
     text = trimHyphens(text.replace(SEPARATORS, "-"));
-    text = trimHyphens(Array.from(text).slice(0, MAX_SLUG_CHARS).join(""));
-    if (text) return Promise.resolve(text);
-    return scope.crypto.subtle.digest("SHA-256", new TextEncoder().encode(String(title))).then(function (hash) {
-      var hex = Array.prototype.map.call(new Uint8Array(hash), function (b) { return (b + 256).toString(16).slice(1); });
-      return "page-" + hex.join("").slice(0, 10);
-    });
+    var chars = Array.from(text);
+    if (!text) return digest(String(title)).then(function (hex) { return "page-" + hex; });
+    if (chars.length <= MAX_SLUG_CHARS) return Promise.resolve(text);
+    var cut = chars.slice(0, MAX_SLUG_CHARS).join("").replace(/-+$/, "");
+    return digest(text).then(function (hex) { return cut + "-" + hex; });
   }
 
   scope.CommonplaceSlugs = { cleanTitle: cleanTitle, slugify: slugify };
