@@ -178,6 +178,8 @@ def _runs_a_search(path: str, query: bytes) -> bool:
 
 
 def limit_for(method: str, path: str, query: bytes = b"") -> str | None:
+    if method == "HEAD":
+        method = "GET"  # a HEAD of a search runs the search too; only the body is left out
     for route_method, pattern, limit in LIMITED_ROUTES:
         if method == route_method and pattern.match(path):
             if path in SEARCHES_ASKED_BY_QUERY and not _runs_a_search(path, query):

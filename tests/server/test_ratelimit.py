@@ -13,7 +13,7 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.testing import TestClient
 
 from server.app import create_app
-from server.ratelimit import EDIT, LOGIN, SEARCH, Rate, RateLimiter, SlidingWindow
+from server.ratelimit import EDIT, LOGIN, SEARCH, Rate, RateLimiter, SlidingWindow, limit_for
 from server.settings import Settings
 from server.users import ROLE_MODERATOR, set_role, username_key
 
@@ -260,3 +260,15 @@ def test_a_phone_back_from_a_day_offline_sends_its_outbox_under_the_default_limi
                            headers=bearer(token)).status_code == 200
     later = client.post("/api/sync/push", json={"ops": outbox[100:]}, headers=bearer(token))
     assert_429(later, "edits")
+
+
+@pytest.mark.parametrize(("method", "path", "query", "limit"), [
+    ("GET", "/api/search", b"q=tea", SEARCH), ("HEAD", "/api/search", b"q=tea", SEARCH),
+    ("HEAD", "/wiki/tea/related", b"", SEARCH), ("GET", "/api/bulk", b"scope=search&q=tea&after=3", SEARCH),
+    ("GET", "/api/bulk", b"scope=all&q=tea", None), ("GET", "/search", b"q=+", None),
+    ("POST", "/wiki/tea/revert", b"", EDIT), ("POST", "/conflicts/c1/discard", b"", EDIT),
+    ("POST", "/api/sync/push", b"", None),  # counted per op by its handler
+    ("POST", "/wiki/tea/protect", b"", None), ("POST", "/users/x/rollback", b"", None),
+])
+def test_which_requests_count_against_which_limit(method: str, path: str, query: bytes, limit: str | None) -> None:
+    assert limit_for(method, path, query) == limit
