@@ -20,6 +20,10 @@ CONFLICT_DISCARDED = "discarded"
 CONFLICT_SUPERSEDED = "superseded"
 CONFLICT_STATUSES = (CONFLICT_OPEN, CONFLICT_RESOLVED, CONFLICT_DISCARDED, CONFLICT_SUPERSEDED)
 
+# A conflict id that is not the caller's is answered as one that does not exist, on the API and the HTML
+# pages alike: the answer must not tell which ids exist (issue 11, item 13).
+NO_SUCH_CONFLICT = "There is no conflict with that id among yours. Open your conflicts list to see them."
+
 # Reasons that come with `rejected`, and the plain words a person sees.
 REASONS: dict[str, str] = {
     "invalid_op": "The change is malformed.",

@@ -13,7 +13,6 @@ from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
-    PermissionDeniedException,
     TooManyRequestsException,
 )
 from litestar.params import JSONBody
@@ -29,10 +28,12 @@ from sync.changes import EXTRA_FIELDS, MAX_LIMIT, changes_since
 from sync.checkpoints import MAX_DEVICE_ID_CHARS, checkpoints_after, get_checkpoint, save_checkpoint
 from sync.conflicts import ConflictError, conflicts_after, get_conflict
 from sync.resolve import discard_conflict, resolve_conflict
+from sync.vocabulary import NO_SUCH_CONFLICT
 
 MAX_OPS_PER_PUSH = 200
 GZIP_MIN_BYTES = 1024
-CONFLICT_ERROR_STATUS = {"not_found": 404, "not_owner": 403, "closed": 409}
+# "Not yours" answers as "no such conflict" (sync/vocabulary.py, NO_SUCH_CONFLICT).
+CONFLICT_ERROR_STATUS = {"not_found": 404, "not_owner": 404, "closed": 409}
 
 
 @dataclass
@@ -92,19 +93,17 @@ class ConflictSettled(HTTPException):
 
 
 # What the conflict endpoints may answer besides 200, for the OpenAPI schema.
-CONFLICT_ERRORS = [NotAuthorizedException, PermissionDeniedException, NotFoundException, ConflictSettled]
+CONFLICT_ERRORS = [NotAuthorizedException, NotFoundException, ConflictSettled]
 
 
 def _conflict_call(db: Database, fn: Any, *args: Any, write: bool = False) -> dict[str, Any]:
-    """Run a conflict action and turn its ConflictError into 404, 403, 409 or 400."""
+    """Run a conflict action and turn its ConflictError into 404, 409 or 400."""
     try:
         return db.write(fn, *args) if write else db.read(fn, *args)
     except ConflictError as exc:
         status = CONFLICT_ERROR_STATUS.get(exc.kind, 400)
         if status == 404:
-            raise NotFoundException(str(exc)) from exc
-        if status == 403:
-            raise PermissionDeniedException(str(exc)) from exc
+            raise NotFoundException(NO_SUCH_CONFLICT) from None
         if status == 409:
             raise ConflictSettled(str(exc), extra=exc.extra or None) from exc
         raise HTTPException(str(exc), status_code=status, extra=exc.extra or None) from exc

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect
 
@@ -31,7 +31,7 @@ from sync.apply import Policy
 from sync.conflicts import ConflictError, get_conflict, list_conflicts
 from sync.merge import MARK_END, MARK_MIDDLE, MARK_START
 from sync.resolve import discard_conflict, resolve_conflict
-from sync.vocabulary import CONFLICT_OPEN, CONFLICT_RESOLVED, REASONS
+from sync.vocabulary import CONFLICT_OPEN, CONFLICT_RESOLVED, NO_SUCH_CONFLICT, REASONS
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MARKERS = (MARK_START, MARK_MIDDLE, MARK_END)
@@ -77,10 +77,8 @@ def _call(db: Database, fn: Any, *args: Any) -> dict[str, Any]:
     try:
         return db.read(fn, *args)
     except ConflictError as exc:
-        if exc.kind == "not_found":
-            raise NotFoundException(str(exc)) from exc
-        if exc.kind == "not_owner":
-            raise PermissionDeniedException(str(exc)) from exc
+        if exc.kind in ("not_found", "not_owner"):
+            raise NotFoundException(NO_SUCH_CONFLICT) from None
         raise
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import new_op, push, sign_up
+from conftest import bearer, new_op, push, sign_up
 from litestar.testing import TestClient
 
 from server.app import create_app
@@ -25,6 +25,10 @@ LONG = (
 
 def csrf_from(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _main(page: str) -> str:
+    return re.search(r"<main.*?</main>", page, re.S).group(0)
 
 
 def hidden(page: str, name: str) -> str:
@@ -231,10 +235,19 @@ def test_conflict_pages_need_the_owner(settings: Settings) -> None:
         assert api.get("/conflicts").status_code == 401
         carol = browser(settings, "carol")
         try:
-            assert carol.get(url).status_code == 403
-            assert carol.get("/conflicts/unknown").status_code == 404
+            # Another account's conflict reads exactly as one that does not exist (issue 11, item 13).
+            theirs, unknown = carol.get(url), carol.get("/conflicts/unknown")
+            assert theirs.status_code == unknown.status_code == 404
+            assert _main(theirs.text) == _main(unknown.text)
+            for action in ("", "/resolve", "/discard"):
+                api_theirs, api_unknown = (
+                    api.request("GET" if not action else "POST", f"/api/sync/conflicts/{cid}{action}",
+                                json={"body": "x"} if action == "/resolve" else None, headers=bearer(alice))
+                    for cid in (result["conflict_id"], "unknown"))
+                assert api_theirs.status_code == api_unknown.status_code == 404, action
+                assert api_theirs.json() == api_unknown.json(), action
             token = csrf_from(carol.get("/wiki/rivers/edit").text)
-            for action in ("resolve", "discard"):  # answered with the conflict's page, which says 403
+            for action in ("resolve", "discard"):  # answered with the conflict's page, which says 404
                 reply = carol.post(f"{url}/{action}", data={"csrf_token": token, "body": "Carol's."},
                                    follow_redirects=False)
                 assert reply.status_code == 303 and reply.headers["location"] == url

@@ -55,7 +55,7 @@ def test_overlapping_edit_becomes_a_conflict_that_the_author_resolves(client: Te
     assert client.get("/api/sync/conflicts", headers=bearer(alice)).json()["conflicts"] == []
 
     url = f"/api/sync/conflicts/{result['conflict_id']}"
-    assert client.post(url + "/resolve", json={"body": "x"}, headers=bearer(alice)).status_code == 403
+    assert client.post(url + "/resolve", json={"body": "x"}, headers=bearer(alice)).status_code == 404
     assert client.post("/api/sync/conflicts/nope/resolve", json={"body": "x"}, headers=bearer(bob)).status_code == 404
     assert client.post(url + "/resolve", json={"body": "x"}).status_code == 401
     chosen = BASE.replace("milk", "honey and sugar")
