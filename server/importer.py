@@ -147,7 +147,7 @@ def _apply_batch(db: Database, source: str, batch: list[tuple[Record, str, int]]
     def run(conn):  # one transaction per batch: heads are read where the ops are applied
         ops = []
         for record, title, occurrence in batch:
-            head = pages.get_page(conn, slugify(title))
+            head = pages.get_page(conn, pages.slug_for_title(conn, title))
             ops.append({"op_id": _op_id(source, title, occurrence, record.body), "type": "edit",
                         "slug": head["slug"] if head else None, "title": title,
                         "base_rev": head["rev"] if head else None, "body": record.body,

@@ -17,7 +17,7 @@ from conftest import SHARED_DATA, LiveServer, bearer
 
 from server.cli import main
 from server.db import connect
-from server.slugs import slugify
+from server.slugs import legacy_slug, slugify
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -57,6 +57,28 @@ def test_import_jsonl_is_idempotent_and_numbers_repeated_titles(tmp_path: Path) 
     db = data / "commonplace.db"
     assert count(db, "SELECT count(*) AS n FROM pages WHERE slug IN ('ls', 'ls-2', 'cp')") == 3
     assert count(db, "SELECT count(*) AS n FROM revisions r JOIN pages p ON p.id = r.page_id WHERE slug='cp'") == 2
+
+
+def test_reimport_updates_a_long_title_kept_at_an_older_servers_cut_slug(tmp_path: Path) -> None:
+    title = "How to " + "keep a very long title " * 6
+    source = tmp_path / "pages.jsonl"
+    source.write_text(json.dumps({"title": title, "text": "First text."}) + "\n")
+    data = tmp_path / "data"
+    assert run("import", str(source), "--data", str(data)).returncode == 0
+    db = data / "commonplace.db"
+    conn = connect(db)  # as a server before issue 11 left it: the slug cut at 80 characters, no hash
+    with conn:
+        conn.execute("UPDATE pages SET slug = ? WHERE slug = ?", (legacy_slug(title), slugify(title)))
+    conn.close()
+    source.write_text(json.dumps({"title": title, "text": "Second text."}) + "\n")
+    again = run("import", str(source), "--data", str(data))
+    assert "0 created, 1 updated" in again.stdout, again.stdout
+    slugs = (legacy_slug(title), slugify(title))
+    assert count(db, f"SELECT count(*) AS n FROM pages WHERE slug IN {slugs}") == 1
+    head = "SELECT r.body FROM pages p JOIN revisions r ON r.id = p.head_id"
+    conn = connect(db, readonly=True)
+    assert [row["body"] for row in conn.execute(head + " WHERE p.slug = ?", (legacy_slug(title),))] == ["Second text."]
+    conn.close()
 
 
 def test_import_markdown_folder(tmp_path: Path) -> None:
