@@ -6,6 +6,10 @@ one of them, so it is rendered once and replayed until the database changes. A c
 because a page also shows whether the pages it links to exist. `PRAGMA data_version` tells,
 for a few microseconds, whether another connection has committed since the last look. What it holds is
 bounded in bytes (COMMONPLACE_PAGE_CACHE_BYTES), not in pages, since a page can weigh 200 kB.
+
+Signed-in readers' views of the same pages come from here too: rendered once per role with marks where the
+reader's name and CSRF token go, then filled in per request (server/personal_pages.py), with the session
+looked up in memory (server/session_cache.py). Both are emptied by the same data_version check.
 """
 
 from __future__ import annotations
@@ -23,16 +27,17 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from server.auth import SESSION_COOKIE
 from server.compression import chosen_encoding
 from server.db import connect
+from server.personal_pages import SHAREABLE_HEADER, PersonalPage, personal_page, probe_scope, session_cookies
+from server.session_cache import SessionCache
 
 CACHEABLE_PATH = re.compile(r"^/(?:wiki/[^/]+)?$")
-# Set by server.templating.html_response on pages that are the same for every anonymous reader.
-SHAREABLE_HEADER = "x-commonplace-shareable"
 # A page bigger than this share of the byte budget is served but not kept: one huge page must not push out
 # hundreds of ordinary ones.
 MAX_ENTRY_SHARE = 8
 # Names the stylesheet file the browser holds: pages link to it then, else inline it (server/templating.py).
 STYLESHEET_COOKIE = "cp_css"
-CacheKey = tuple[str, bool, bytes, bool]
+# (path, fragment, stylesheet cookie, shown) for anonymous readers; role added for signed-in ones.
+CacheKey = tuple[str, bool, bytes, bool] | tuple[str, bool, bytes, bool, str]
 _STYLESHEET_COOKIE = re.compile(rb"(?:^|;)\s*" + STYLESHEET_COOKIE.encode() + rb"=([^;]*)")
 COMPRESS_MIN_BYTES = 512
 
@@ -53,12 +58,12 @@ class PageStore:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[CacheKey, Entry] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, Entry | PersonalPage] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: CacheKey) -> Entry | None:
+    def get(self, key: CacheKey) -> Entry | PersonalPage | None:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
@@ -67,7 +72,7 @@ class PageStore:
     def fits(self, size: int) -> bool:
         return size <= self.max_bytes // MAX_ENTRY_SHARE
 
-    def put(self, key: CacheKey, entry: Entry) -> None:
+    def put(self, key: CacheKey, entry: Entry | PersonalPage) -> None:
         if not self.fits(entry.size):
             return
         old = self._entries.pop(key, None)
@@ -92,23 +97,26 @@ def _header(scope: Scope, name: bytes) -> bytes:
 
 
 class PageCache:
-    """ASGI middleware: replays whole 200 responses to anonymous GETs of `/` and `/wiki/{slug}`."""
+    """ASGI middleware: answers GETs of `/` and `/wiki/{slug}` from memory, for anonymous and signed-in readers."""
 
     def __init__(self, app: ASGIApp, db_path: Path, max_bytes: int) -> None:
         self.app = app
         self.db_path = db_path
         self._conn = None
         self._version: int | None = None
-        # (path, fragment, stylesheet cookie, shown) -> the page, as sent and compressed
+        # CacheKey -> the page, as sent and compressed (anonymous) or cut for filling in (signed-in)
         self.store = PageStore(max_bytes)
+        self.sessions = SessionCache()
 
     def _current(self) -> bool:
         """True when nothing was committed since the cache was filled; empties it otherwise."""
         if self._conn is None:
             self._conn = connect(self.db_path, readonly=True)
-        version = next(iter(self._conn.execute("PRAGMA data_version")))["data_version"]
+            self._version_cursor = self._conn.cursor()  # reused, and `.get` skips the row tracer: half the time
+        version = self._version_cursor.execute("PRAGMA data_version").get
         if version != self._version:
             self.store.clear()
+            self.sessions.clear()
             self._version = version
             return False
         return True
@@ -119,9 +127,7 @@ class PageCache:
             return False
         if not CACHEABLE_PATH.match(scope["path"]):
             return False
-        if _header(scope, b"authorization"):
-            return False
-        return SESSION_COOKIE.encode() + b"=" not in _header(scope, b"cookie")
+        return not _header(scope, b"authorization")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.store.max_bytes or not self._cacheable(scope):
@@ -132,7 +138,11 @@ class PageCache:
         stylesheet = _STYLESHEET_COOKIE.search(_header(scope, b"cookie"))
         key = (scope["path"], fragment, stylesheet.group(1) if stylesheet else b"",
                _header(scope, b"sec-fetch-dest") in (b"", b"document"))
-        entry = self.store.get(key) if self._current() else None
+        self._current()
+        if SESSION_COOKIE.encode() + b"=" in _header(scope, b"cookie"):
+            await self._send_personal(scope, receive, send, key)
+            return
+        entry = self.store.get(key)
         if entry is None:
             entry = await self._render(scope, receive, send, key)
             if entry is None:
@@ -152,8 +162,31 @@ class PageCache:
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-    async def _render(self, scope: Scope, receive: Receive, send: Send, key: CacheKey) -> Entry | None:
-        """Run the app; keep its answer if it is a plain 200 without cookies, else pass it through."""
+    async def _send_personal(self, scope: Scope, receive: Receive, send: Send, key: CacheKey) -> None:
+        """A signed-in reader's page, filled in from its role's render; the app answers anything else."""
+        cookies = session_cookies(scope)
+        actor = self.sessions.actor(self._conn, cookies[0]) if cookies else None
+        if actor is None:
+            await self.app(scope, receive, send)
+            return
+        key = (*key, actor.role)
+        page = self.store.get(key)
+        if page is None:
+            version = self._version
+            start, body = await self._capture(probe_scope(scope, actor), receive)
+            page = personal_page(start, body)
+            if version == self._version:  # else a commit came during the render, which may predate it
+                self.store.put(key, page)
+        if page.template is None:
+            await self.app(scope, receive, send)
+            return
+        body = page.fill(actor.username, cookies[1])
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*page.headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _capture(self, scope: Scope, receive: Receive) -> tuple[Message, bytes]:
+        """Run the app and keep what it sends: (the response start, the whole body)."""
         start: dict = {}
         chunks: list[bytes] = []
 
@@ -164,7 +197,12 @@ class PageCache:
                 chunks.append(message.get("body", b""))
 
         await self.app(scope, receive, capture)
-        body = b"".join(chunks)
+        return start, b"".join(chunks)
+
+    async def _render(self, scope: Scope, receive: Receive, send: Send, key: CacheKey) -> Entry | None:
+        """Run the app; keep its answer if it is a plain 200 without cookies, else pass it through."""
+        version = self._version
+        start, body = await self._capture(scope, receive)
         raw = start.get("headers", [])
         # Only what the app itself marked as the same for every anonymous reader is kept.
         shareable = (SHAREABLE_HEADER.encode(), b"1") in raw
@@ -182,5 +220,6 @@ class PageCache:
             if len(body) >= COMPRESS_MIN_BYTES else {}
         size = len(body) + sum(map(len, encoded.values())) + sum(len(k) + len(v) for k, v in headers)
         entry = Entry(headers, body, encoded, size)
-        self.store.put(key, entry)
+        if version == self._version:  # else a commit came during the render, which may predate it
+            self.store.put(key, entry)
         return entry

@@ -13,7 +13,8 @@ from markupsafe import Markup, escape
 
 from server.auth import csrf_cookies, csrf_token, request_actor
 from server.clock import parse_iso
-from server.page_cache import CACHEABLE_PATH, SHAREABLE_HEADER, STYLESHEET_COOKIE
+from server.page_cache import CACHEABLE_PATH, STYLESHEET_COOKIE
+from server.personal_pages import PERSONAL_MARK, PERSONAL_PROBE, SHAREABLE_HEADER
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # A page the browser is about to show carries the stylesheet inline (no second connection before the first
@@ -108,7 +109,10 @@ def html_response(request: Request, template: str, status_code: int = 200, **con
                # Allows the stylesheet base.html inlines (server/app.py, policy_with_inline_css).
                "Content-Security-Policy": request.app.state.page_policy}
     cookies = csrf_cookies(request, request.app.state.settings.secure_cookies)
-    if not context["actor"].signed_in and not cookies and CACHEABLE_PATH.match(request.url.path):
-        headers[SHAREABLE_HEADER] = "1"  # the same for every anonymous reader; see server/page_cache.py
+    if not cookies and CACHEABLE_PATH.match(request.url.path):
+        if not context["actor"].signed_in:
+            headers[SHAREABLE_HEADER] = "1"  # the same for every anonymous reader; see server/page_cache.py
+        elif request.scope.get("state", {}).get(PERSONAL_PROBE):
+            headers[SHAREABLE_HEADER] = PERSONAL_MARK.decode()  # to be filled in; see server/personal_pages.py
     return Response(content=body, status_code=status_code, media_type=MediaType.HTML, headers=headers,
                     cookies=cookies)
