@@ -12,7 +12,8 @@ import base64
 import hashlib
 import random
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -20,7 +21,9 @@ import pytest
 from conftest import SHARED_DATA, new_op, push, sign_up
 from litestar.testing import TestClient
 
+from server.app import create_app
 from server.render import render
+from server.settings import Settings
 from sync.vocabulary import APPLIED, MERGED, REASONS, REJECTED
 
 PAYLOADS_FILE = SHARED_DATA / "xss" / "xss-payloads.txt"
@@ -275,7 +278,15 @@ def sample_payloads() -> list[str]:
     return [payloads[i] for i in picks]
 
 
-def test_sampled_payloads_through_the_app(client: TestClient) -> None:
+@pytest.fixture
+def unlimited_client(settings: Settings) -> Iterator[TestClient]:
+    # Rate limits off: one account pushes and views hundreds of payloads within a minute.
+    with TestClient(create_app(replace(settings, rate_edit="off", rate_search="off"))) as test_client:
+        yield test_client
+
+
+def test_sampled_payloads_through_the_app(unlimited_client: TestClient) -> None:
+    client = unlimited_client
     token = sign_up(client)
     payloads = sample_payloads()
     assert sum(1 for p in payloads if _TAG_LIKE.search(p)) > SAMPLE_SIZE // 2  # the sample exercises markup
