@@ -76,6 +76,7 @@ class SearchService:
         limit = max(1, min(limit, MAX_LIMIT))
         model = self.embedder.get(timeout=0) if self.embedder.ready and mode != "lexical" else None
         has_words = bool(_WORD.search(query))
+        notice = None
         if model is not None and has_words and mode == "hybrid":
             # The word search runs while the model embeds the query: both release the GIL, so on two cores a
             # hybrid query costs about the slower of the two rather than their sum.
@@ -83,18 +84,36 @@ class SearchService:
             vector = model.encode_query(query)
             semantic = self.db.read(ranking.semantic_pages, vector, self.bits)
             used, hits = mode, ranking.fuse(lexical.result(), semantic)[:limit]
+            notice = self._rebuild_notice(len(semantic), limit, "results lean on word matches")
         else:
             vector = model.encode_query(query) if model is not None and has_words else None
             used = mode if vector is not None or mode == "lexical" else "lexical"
             hits = self.db.read(ranking.rank_pages, query, vector, used, limit, self.bits) if query else []
+            if used == "semantic":
+                notice = self._rebuild_notice(len(hits), limit, "showing word matches")
+                if notice:
+                    used, hits = "lexical", self.db.read(ranking.rank_pages, query, None, "lexical", limit, self.bits)
         rows = self.db.read(ranking.describe, hits)
         results = [{"slug": r["slug"], "title": r["title"], "snippet": make_snippet(r["text"], query),
                     "score": r["score"]} for r in rows]
         reply: dict[str, Any] = {"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 2),
                                  "mode": used}
-        if used != mode:
-            reply["notice"] = self.notice
+        if notice or used != mode:
+            reply["notice"] = notice or self.notice
         return reply
+
+    def _rebuild_notice(self, found: int, limit: int, meanwhile: str) -> str | None:
+        """Said while chunks wait for their vectors, as after a model switch (issue 11, item 13: semantic search
+        answered nothing, without a word, until the rebuild was done). A full answer needs no check, so the
+        count is paid only by a short one."""
+        if found >= limit:
+            return None
+        missing = self.db.read(index.missing_vector_count)
+        if not missing:
+            return None
+        total = self.db.read(index.chunk_count)
+        return (f"The meaning index is being rebuilt for the search model ({missing:,} of {total:,} passages "
+                f"left); {meanwhile} until it is done.")
 
     def related(self, page_id: int, limit: int = 5) -> list[dict[str, Any]]:
         rows = self.db.read(ranking.related_pages, page_id, limit, self.bits)
