@@ -56,6 +56,17 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+def rotate_csrf(request: Request) -> str:
+    """A new CSRF token for this browser, set by `csrf_cookies` on the reply (issue 11, item 13).
+
+    Called at log-in and sign-up: a token another person could have read before (a shared phone, a page
+    left open) stops working once an account is behind the cookie.
+    """
+    token = secrets.token_urlsafe(24)
+    request.scope.setdefault("state", {})["new_csrf"] = token
+    return token
+
+
 def csrf_cookies(request: Request, secure: bool) -> list[Cookie]:
     new = request.scope.get("state", {}).get("new_csrf")
     if not new:
@@ -79,11 +90,13 @@ async def csrf_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     ):
         return
     expected = connection.cookies.get(CSRF_COOKIE, "")
-    sent = connection.headers.get(CSRF_HEADER, "")
-    if not sent and is_form and isinstance(connection, Request):
+    sent = [connection.headers.get(CSRF_HEADER, "")]
+    if is_form and isinstance(connection, Request):
+        # The form's own field first: htmx adds the header from the <meta> of the page first loaded, which
+        # a boosted navigation does not replace, so after a log-in (a new token) only the field is current.
         form = await connection.form()
-        sent = str(form.get(CSRF_FIELD, ""))
-    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+        sent.insert(0, str(form.get(CSRF_FIELD, "")))
+    if not expected or not any(hmac.compare_digest(expected.encode(), token.encode()) for token in sent if token):
         raise PermissionDeniedException(
             "The form has expired or came from another site. Reload the page and try again."
         )

@@ -15,7 +15,7 @@ from litestar.params import Body
 from litestar.response import Redirect
 
 from server.accounts import log_in, sign_up
-from server.auth import SESSION_COOKIE
+from server.auth import SESSION_COOKIE, csrf_cookies, rotate_csrf
 from server.clock import now_iso, parse_iso
 from server.db import Database
 from server.pages import user_contributions
@@ -41,6 +41,16 @@ def safe_next(target: str) -> str:
 def session_cookie(token: str, settings: Settings) -> Cookie:
     return Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", path="/",
                   secure=settings.secure_cookies, max_age=settings.session_days * 86400)
+
+
+def signed_in_cookies(request: Request, token: str, settings: Settings) -> list[Cookie]:
+    """The session cookie and a new CSRF token: the one from before the log-in is not carried over."""
+    rotate_csrf(request)
+    return [session_cookie(token, settings), *csrf_cookies(request, settings.secure_cookies)]
+
+
+def signed_in_redirect(request: Request, target: str, token: str, settings: Settings) -> Redirect:
+    return Redirect(target, status_code=303, cookies=signed_in_cookies(request, token, settings))
 
 
 def _text(form: dict[str, Any], name: str) -> str:
@@ -76,9 +86,7 @@ class AccountController(Controller):
         if token is None:
             return html_response(request, "login.html", status_code=401, next=target, username=username,
                                  error="That username and password do not match. Check both and try again.")
-        response = Redirect(target, status_code=303)
-        response.set_cookie(session_cookie(token, settings))
-        return response
+        return signed_in_redirect(request, target, token, settings)
 
     @get("/signup")
     async def get_signup(self, request: Request) -> Response:
@@ -91,9 +99,7 @@ class AccountController(Controller):
             token = sign_up(db, username, _text(data, "password"), settings)
         except AccountError as exc:
             return html_response(request, "signup.html", status_code=400, username=username, error=str(exc))
-        response = Redirect("/", status_code=303)
-        response.set_cookie(session_cookie(token, settings))
-        return response
+        return signed_in_redirect(request, "/", token, settings)
 
     @post("/logout", sync_to_thread=True)
     def post_logout(self, request: Request, db: Database) -> Response:

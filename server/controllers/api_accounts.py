@@ -9,8 +9,8 @@ from litestar.exceptions import ClientException, NotAuthorizedException, TooMany
 from litestar.params import JSONBody
 
 from server.accounts import log_in, sign_up
-from server.auth import SESSION_COOKIE, bearer_token
-from server.controllers.accounts import session_cookie
+from server.auth import SESSION_COOKIE, bearer_token, csrf_token
+from server.controllers.accounts import signed_in_cookies
 from server.db import Database
 from server.ratelimit import check_login_account
 from server.settings import Settings
@@ -28,6 +28,8 @@ class SessionReply:
     username: str
     token: str
     expires_in_days: int
+    # The browser's new CSRF token (its cookie is replaced too), for calls authenticated by the cookie.
+    csrf_token: str
 
 
 class AccountApiController(Controller):
@@ -35,15 +37,17 @@ class AccountApiController(Controller):
     tags = ["accounts"]
 
     @post("/users", sync_to_thread=True, status_code=201, raises=[TooManyRequestsException])
-    def create_account(self, db: Database, settings: Settings, data: JSONBody[Credentials]) -> Response[SessionReply]:
+    def create_account(self, request: Request, db: Database, settings: Settings,
+                       data: JSONBody[Credentials]) -> Response[SessionReply]:
         """Sign up; the reply carries a token and sets the session cookie, as log-in does."""
         try:
             token = sign_up(db, data.username, data.password, settings)
         except AccountError as exc:
             raise ClientException(str(exc)) from exc
+        cookies = signed_in_cookies(request, token, settings)
         reply = SessionReply(username=clean_username(data.username), token=token,
-                             expires_in_days=settings.session_days)
-        return Response(reply, status_code=201, cookies=[session_cookie(token, settings)])
+                             expires_in_days=settings.session_days, csrf_token=csrf_token(request))
+        return Response(reply, status_code=201, cookies=cookies)
 
     @post("/session", sync_to_thread=True, status_code=200, raises=[NotAuthorizedException, TooManyRequestsException])
     def create_session(self, request: Request, db: Database, settings: Settings,
@@ -53,8 +57,10 @@ class AccountApiController(Controller):
         token = log_in(db, data.username, data.password, settings)
         if token is None:
             raise NotAuthorizedException("That username and password do not match.")
-        reply = SessionReply(username=data.username.strip(), token=token, expires_in_days=settings.session_days)
-        return Response(reply, cookies=[session_cookie(token, settings)])
+        cookies = signed_in_cookies(request, token, settings)
+        reply = SessionReply(username=data.username.strip(), token=token, expires_in_days=settings.session_days,
+                             csrf_token=csrf_token(request))
+        return Response(reply, cookies=cookies)
 
     @delete("/session", sync_to_thread=True, status_code=204)
     def delete_session(self, request: Request, db: Database) -> None:

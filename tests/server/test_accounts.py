@@ -137,3 +137,43 @@ def test_editors_cannot_use_moderator_actions(client: TestClient) -> None:
     form_post(client, "/signup", "/signup", {"username": "plain", "password": "long enough"})
     assert form_post(client, "/wiki/welcome", "/wiki/welcome/protect", {"protected": "1"}).status_code == 403
     assert form_post(client, "/users/plain", "/users/plain/rollback", {"hours": "1"}).status_code == 403
+
+
+def test_log_in_and_sign_up_replace_the_csrf_token(client: TestClient) -> None:
+    """Issue 11, item 13: the token from before log-in (a shared phone, a page left open) kept working."""
+    sign_up(client, "rotor", "long enough")
+    for action, fields in (("/signup", {"username": "rotor2", "password": "long enough"}),
+                           ("/login", {"username": "rotor", "password": "long enough"})):
+        client.cookies.clear()
+        before = csrf_from(client.get(action).text)
+        reply = form_post(client, action, action, fields)
+        assert reply.status_code == 303, action
+        after = client.cookies.get("cp_csrf")
+        assert after and after != before, action
+        page = client.get("/wiki/welcome/edit").text
+        assert csrf_from(page) == after
+        # The old token no longer passes; the new one does.
+        stale = client.post("/wiki/welcome/protect", data={"csrf_token": before, "protected": "1"},
+                            follow_redirects=False)
+        assert stale.status_code == 403, action
+        fresh = client.post("/logout", data={"csrf_token": after}, follow_redirects=False)
+        assert fresh.status_code == 303, action
+    for path, body in (("/api/users", {"username": "rotor3", "password": "long enough"}),
+                       ("/api/session", {"username": "rotor", "password": "long enough"})):
+        client.cookies.clear()
+        before = csrf_from(client.get("/signup").text)
+        reply = client.post(path, json=body)
+        assert reply.status_code in (200, 201), reply.text
+        assert reply.json()["csrf_token"] == client.cookies.get("cp_csrf") != before
+
+
+def test_a_form_field_passes_even_when_the_header_is_stale(client: TestClient) -> None:
+    """htmx sends the first page's <meta> token as a header; the form's own field is the current one."""
+    form_post(client, "/signup", "/signup", {"username": "boosted", "password": "long enough"})
+    token = csrf_from(client.get("/wiki/welcome").text)
+    reply = client.post("/logout", data={"csrf_token": token}, headers={"X-CSRF-Token": "stale"},
+                        follow_redirects=False)
+    assert reply.status_code == 303
+    forged = client.post("/logout", data={"csrf_token": "wrong"}, headers={"X-CSRF-Token": "stale"},
+                         follow_redirects=False)
+    assert forged.status_code == 403
