@@ -19,6 +19,9 @@ from server.slugs import TitleError, slugify
 
 TOC_MIN_HEADINGS = 3
 WIKILINK_CLASS = "wikilink"
+# Every heading id starts with this, and no id of the app's own does (tests/server/test_render.py checks the
+# templates and scripts): a heading `## Sync state` once took `sync-state`, the sync indicator's id (issue 11).
+HEADING_ID_PREFIX = "s-"
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -77,7 +80,10 @@ def _render_wikilink(self: object, tokens: list[Token], idx: int, options: objec
 
 
 class _HeadingIds:
-    """Unique ids for a page's headings: `notes`, `notes-2`, `notes-3`, ...
+    """Unique ids for a page's headings: `s-notes`, `s-notes-2`, `s-notes-3`, ...
+
+    `used` holds the names without the prefix: the ids headings had before issue 11, which links written
+    then still use.
 
     Each text remembers the last number it reached, so 40,000 headings `## a` cost 40,000 steps, not
     40,000 squared over two (issue 11).
@@ -97,7 +103,13 @@ class _HeadingIds:
             anchor = f"{base}-{n}"
             self.next_number[base] = n + 1
         self.used.add(anchor)
-        return anchor
+        return HEADING_ID_PREFIX + anchor
+
+    def current(self, fragment: str) -> str:
+        """The id an in-page link should point at: an id written before issue 11 becomes the prefixed one."""
+        if fragment.startswith(HEADING_ID_PREFIX) and fragment[len(HEADING_ID_PREFIX):] in self.used:
+            return fragment
+        return HEADING_ID_PREFIX + fragment if fragment in self.used else fragment
 
 
 def _build_markdown() -> MarkdownIt:
@@ -146,6 +158,7 @@ def render(body: str, title: str = "") -> tuple[str, list[str]]:
     heading_ids = _HeadingIds()
     headings: list[tuple[int, str, str]] = []
     links: list[str] = []
+    in_page_links: list[Token] = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open":
             inline = tokens[i + 1]
@@ -165,6 +178,13 @@ def render(body: str, title: str = "") -> tuple[str, list[str]]:
             for child in token.children:
                 if child.type == "wikilink":
                     links.append(child.meta["wiki_slug"])
+                elif child.type == "link_open" and str(child.attrGet("href") or "").startswith("#"):
+                    in_page_links.append(child)
+    for link in in_page_links:  # after the loop: a link may come before the heading it names
+        fragment = unquote(str(link.attrGet("href"))[1:])
+        target = heading_ids.current(fragment)
+        if target != fragment:  # others stay exactly as written
+            link.attrSet("href", "#" + quote(target))
     rendered = _MD.renderer.render(tokens, _MD.options, {})
     if len(headings) >= TOC_MIN_HEADINGS:
         rendered = _toc(headings) + rendered

@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from conftest import bearer, new_op, push, sign_up
+from litestar.testing import TestClient
 
 from server import render as render_module
-from server.render import TOC_MIN_HEADINGS, WIKILINK_CLASS, mark_missing_links, render, wiki_href
+from server.render import HEADING_ID_PREFIX, TOC_MIN_HEADINGS, WIKILINK_CLASS, mark_missing_links, render, wiki_href
 from server.slugs import slugify
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Collector(HTMLParser):
@@ -253,7 +258,7 @@ def test_escaped_brackets_are_not_a_wiki_link() -> None:
 
 def test_headings_get_ids_from_their_text() -> None:
     html = html_of("# Top\n\n## Getting started\n\n### What's `new`?")
-    assert heading_ids(html) == ["top", "getting-started", "what-s-new"]
+    assert heading_ids(html) == ["s-top", "s-getting-started", "s-what-s-new"]
 
 
 def test_heading_ids_are_unique_for_repeated_titles() -> None:
@@ -273,18 +278,75 @@ def test_many_equal_headings_cost_a_step_each() -> None:
     checks = _CountingSet()
     ids = render_module._HeadingIds()
     ids.used = checks
-    assert [ids.new("a") for _ in range(3000)] == ["a", *(f"a-{n}" for n in range(2, 3001))]
+    assert [ids.new("a") for _ in range(3000)] == ["s-a", *(f"s-a-{n}" for n in range(2, 3001))]
     assert checks.lookups <= 2 * 3000, checks.lookups
 
 
 def test_numbering_skips_ids_taken_by_headings_that_look_numbered() -> None:
     ids = heading_ids(html_of("## A-2\n\n## A\n\n## A\n\n## A\n\n## A-3\n\n## A"))
-    assert ids == ["a-2", "a", "a-3", "a-4", "a-3-2", "a-5"]
+    assert ids == ["s-a-2", "s-a", "s-a-3", "s-a-4", "s-a-3-2", "s-a-5"]
 
 
 def test_heading_without_text_gets_a_fallback_id() -> None:
     ids = heading_ids(html_of("## ***\n\n## !!!"))
     assert all(ids) and len(set(ids)) == 2, ids
+
+
+def _app_ids() -> set[str]:
+    """Every id the app's own markup and scripts use: `id="..."` in the templates (a templated part such
+    as `{{ n }}` stands for a number), and the ids the scripts create or look up."""
+    ids: set[str] = set()
+    for template in (ROOT / "server" / "templates").rglob("*.html"):
+        for found in re.findall(r'\bid="([^"]+)"', template.read_text(encoding="utf-8")):
+            ids.add(re.sub(r"\{\{[^}]*\}\}", "1", found))
+    for script in [*(ROOT / "pwa" / "static" / "js").glob("*.js"), ROOT / "pwa" / "sw.js"]:
+        text = script.read_text(encoding="utf-8")
+        ids.update(re.findall(r'getElementById\("([^"]+)"\)', text))
+        ids.update(re.findall(r'\bid: "([^"]+)"', text))
+        ids.update(re.findall(r'querySelector(?:All)?\("#([\w-]+)', text))
+    return ids
+
+
+def test_no_heading_can_take_an_id_the_app_uses() -> None:
+    # Issue 11: `## Sync state` took `sync-state`, and the sync indicator found the heading instead of itself.
+    app_ids = _app_ids()
+    assert {"sync-state", "sync-panel", "main", "saved-notice", "pending-edit", "search-q"} <= app_ids
+    assert not any(name.startswith(HEADING_ID_PREFIX) for name in app_ids), app_ids
+    title_of = {name: name.replace("-", " ").capitalize() for name in app_ids}
+    body = "\n\n".join(f"{'#' * (n % 6 + 1)} {title}" for n, title in enumerate(sorted(title_of.values())))
+    ids = heading_ids(html_of(body))
+    assert len(ids) == len(app_ids)
+    assert not set(ids) & app_ids, set(ids) & app_ids
+    assert {name.removeprefix(HEADING_ID_PREFIX) for name in ids} == app_ids  # each heading really was named so
+    # The page script that sends a link to an older, unprefixed id on to its section uses the same prefix.
+    assert f'getElementById("{HEADING_ID_PREFIX}" + name)' in (ROOT / "pwa/static/js/app.js").read_text("utf-8")
+
+
+def test_a_served_page_with_headings_named_like_the_app_has_no_duplicate_ids(client: TestClient) -> None:
+    token = sign_up(client)
+    body = "\n\n".join(f"## {name.replace('-', ' ').capitalize()}\n\nText." for name in sorted(_app_ids()))
+    (result,) = push(client, token, new_op(slug=None, title="Every app id", base_rev=None, body=body))
+    for headers in ({}, bearer(token)):  # as a reader and as its author
+        reply = client.get(f"/wiki/{result['slug']}", headers=headers)
+        assert reply.status_code == 200
+        ids = [attrs["id"] for _, attrs in tags_of(reply.text) if "id" in attrs]
+        assert "main" in ids and "s-main" in ids
+        assert len(ids) == len(set(ids)), sorted(name for name in ids if ids.count(name) > 1)
+
+
+def test_old_in_page_links_follow_their_heading_to_its_new_id() -> None:
+    html = html_of("See [the state](#sync-state), [notes](#notes-2), [caf](#caf%C3%A9) and [away](#elsewhere).\n\n"
+                   "## Sync state\n\n## Notes\n\n## Notes\n\n## Café")
+    hrefs = [a["href"] for a in anchors(html[html.index("</nav>"):])]  # the page's own links, not the contents
+    assert hrefs == ["#s-sync-state", "#s-notes-2", "#s-caf%C3%A9", "#elsewhere"]
+    assert set(h.removeprefix("#") for h in hrefs[:2]) <= set(heading_ids(html))
+
+
+def test_new_style_in_page_links_are_left_as_written() -> None:
+    # `#s-foo` is Foo's id; it is also what `## S foo` was called before the prefix: the current id wins.
+    html = html_of("[foo](#s-foo) [a?b](#a?b)\n\n## Foo\n\n## S foo")
+    assert [a["href"] for a in anchors(html)] == ["#s-foo", "#a?b"]
+    assert heading_ids(html) == ["s-foo", "s-s-foo"]
 
 
 def test_contents_appear_with_enough_headings() -> None:
@@ -295,8 +357,8 @@ def test_contents_appear_with_enough_headings() -> None:
     navs = [attrs for tag, attrs in tags_of(html) if tag == "nav"]
     assert navs == [{"class": "toc", "aria-label": "Contents"}]
     toc = html[: html.index("</nav>")]
-    assert re.findall(r'href="#([^"]+)"', toc) == ["one", "two", "three"]
-    assert heading_ids(html) == ["one", "two", "three"]
+    assert re.findall(r'href="#([^"]+)"', toc) == ["s-one", "s-two", "s-three"]
+    assert heading_ids(html) == ["s-one", "s-two", "s-three"]
     assert '<li class="toc-3">' in toc
 
 

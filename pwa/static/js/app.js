@@ -82,6 +82,18 @@
     }).catch(function () {});
   });
 
+  // Heading ids carry a prefix since issue 11 ("s-notes"), so that no heading can take an id the page's own
+  // parts use. A link made before (/wiki/pumps#notes, a bookmark, another site) still lands on its section.
+  function followOldSectionLink() {
+    var name;
+    try { name = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }
+    if (!name || document.getElementById(name)) return;
+    var section = document.getElementById("s-" + name);
+    if (section && /^H[1-6]$/.test(section.tagName)) section.scrollIntoView();
+  }
+  followOldSectionLink();  // deferred: the document is parsed by now
+  window.addEventListener("hashchange", followOldSectionLink);
+
   // Capture phase, so a declined submit is stopped before htmx's own submit
   // listener on the form sees it (htmx ignores defaultPrevented there).
   document.addEventListener("submit", function (event) {

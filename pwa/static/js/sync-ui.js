@@ -91,8 +91,14 @@
     return null;
   }
 
+  // Looked up inside the header, not by id alone: a page saved before issue 11 may still hold a heading
+  // with the id "sync-state" (headings' ids are prefixed now), and the indicator would have written into it.
+  function shownIndicator() {
+    return document.querySelector(".site-header > .sync-state");
+  }
+
   function indicator() {
-    var box = document.getElementById("sync-state");
+    var box = shownIndicator();
     if (box) return box;
     var header = document.querySelector(".site-header");
     if (!header) return null;
@@ -189,7 +195,7 @@
       var ops = got[0];
       followSavedNotice(ops);
       var state = describe(ops, got[1]);
-      var shown = document.getElementById("sync-state");
+      var shown = shownIndicator();
       if (!state) {
         if (shown) shown.remove();
         showPendingOnPage(ops);
