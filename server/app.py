@@ -28,13 +28,14 @@ from server.controllers.api_search import SearchApiController
 from server.controllers.api_sync import SyncApiController
 from server.controllers.conflicts import ConflictController
 from server.controllers.shell import ShellController
-from server.controllers.wiki import WikiController
+from server.controllers.wiki import WikiController, edit_form_again
 from server.db import Database
-from server.head_requests import HeadAsGet
 from server.dependencies import provide_actor, provide_db, provide_policy, provide_search, provide_settings
+from server.head_requests import HeadAsGet
 from server.page_cache import PageCache
 from server.personal_replies import mark_personal_replies
 from server.ratelimit import Rate, RateLimiter, rate_limit_middleware
+from server.refused_forms import read_edit_form_first, typed_edit_form
 from server.request import AppRequest
 from server.seed import seed_if_empty
 from server.settings import Settings
@@ -90,6 +91,11 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
         if exc.extra:
             body["extra"] = exc.extra
         return set_security_headers(Response(body, status_code=exc.status_code, headers=exc.headers or None))
+    typed = typed_edit_form(request) if exc.status_code in (403, 429) else None
+    if typed is not None:  # the text typed into a refused edit form goes back into the form
+        response = edit_form_again(request, typed, exc.status_code, exc.detail)
+        response.headers.update(exc.headers or {})  # Retry-After on 429
+        return set_security_headers(response)
     headings = {400: "That request could not be understood", 401: "Log in needed", 403: "Not allowed",
                 404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many requests"}
     # Litestar skips after_request for responses made by exception handlers.
@@ -131,7 +137,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "search": Provide(provide_search, sync_to_thread=False)},
         guards=[csrf_guard],
-        middleware=[rate_limit_middleware],
+        # The edit form is read before the rate limit can refuse it, so a 429 can give its text back.
+        middleware=[read_edit_form_first, rate_limit_middleware],
         after_request=add_security_headers,
         before_send=[mark_personal_replies],
         exception_handlers={HTTPException: handle_http_error, Exception: handle_server_error},

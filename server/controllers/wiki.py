@@ -99,6 +99,28 @@ def _show_page(request: Request, db: Database, slug: str) -> Response:
     return html_response(request, "page.html", page=page, html=html)
 
 
+# Refusals that come before save_edit runs (server/refused_forms.py): what happened, and what to do.
+FORM_EXPIRED = ("Nothing was saved: this form had expired (it was opened before a log-in or log-out, or long "
+                "ago). Your text is below as you typed it, in a fresh form: check it and press Save again.")
+TOO_MANY_EDITS = ("Nothing was saved yet. {detail} Your text is below as you typed it; press Save again once the "
+                  "wait is over.")
+
+
+def edit_form_again(request: Request, typed: dict[str, str], status_code: int, detail: str) -> Response:
+    """The edit form holding what was typed, after a 429 or an expired form (issue 11, item 10).
+
+    The op id and base revision are the form's own: nothing was applied, so sending it again is the same edit.
+    """
+    slug = request.path_params.get("slug", "")
+    page = request.app.state.db.read(pages.get_page, slug)
+    error = TOO_MANY_EDITS.format(detail=detail) if status_code == 429 else FORM_EXPIRED
+    return html_response(
+        request, "edit.html", status_code=status_code, page=page,
+        title=page["title"] if page else (typed["title"] or slug.replace("-", " ")),
+        body=typed["body"].replace("\r\n", "\n"), summary=typed["summary"], base_rev=typed["base_rev"] or None,
+        op_id=typed["op_id"] or str(uuid.uuid4()), error=error)
+
+
 class WikiController(Controller):
     path = "/"
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
+from dataclasses import replace
 
 from conftest import wait_for_index
 from litestar.testing import TestClient
+
+from server.app import create_app
+from server.settings import Settings
 
 
 def csrf_from(html: str) -> str:
@@ -150,3 +155,37 @@ def test_external_images_become_links_so_pages_never_load_other_origins() -> Non
     html, _ = render("![a cat](https://example.com/cat.png) ![local](/static/icons/icon.svg)")
     assert 'src="https://' not in html and 'href="https://example.com/cat.png"' in html
     assert '<img src="/static/icons/icon.svg"' in html
+
+
+def _error_of(page: str) -> str:
+    return html.unescape(re.search(r'class="error"[^>]*>([^<]*)', page).group(1))
+
+
+def test_a_refused_save_gives_the_typed_text_back(settings: Settings) -> None:
+    """Issue 11, item 10: a 429 or an expired form answered a page without the text typed (no JavaScript)."""
+    with TestClient(create_app(replace(settings, rate_edit="1/3600"))) as client:
+        signed_in(client)
+        assert save(client, "how-to-edit", "A first edit.").status_code == 303
+        form = client.get("/wiki/new-words/edit").text
+        typed = {"csrf_token": csrf_from(form), "op_id": hidden(form, "op_id"), "base_rev": "",
+                 "title": "New <words>", "body": "Typed & kept\nline two", "summary": "my summary"}
+        refused = client.post("/wiki/new-words/edit", data=typed, follow_redirects=False)
+        assert refused.status_code == 429 and refused.headers["retry-after"]
+        assert hidden(refused.text, "op_id") == typed["op_id"]  # nothing was applied: the same edit again
+        assert html.unescape(re.search(r"<textarea[^>]*>([^<]*)</textarea>", refused.text).group(1)) == typed["body"]
+        assert re.search(r'name="summary"[^>]*value="my summary"', refused.text)
+        assert 'value="New &lt;words&gt;"' in refused.text
+        assert "Nothing was saved" in _error_of(refused.text) and "Wait" in _error_of(refused.text)
+    with TestClient(create_app(settings)) as client:
+        signed_in(client, "second-writer")
+        form = client.get("/wiki/how-to-edit/edit").text
+        typed = {"csrf_token": "from-an-old-page", "op_id": hidden(form, "op_id"),
+                 "base_rev": hidden(form, "base_rev"), "body": "Typed before the form expired.", "summary": "s"}
+        expired = client.post("/wiki/how-to-edit/edit", data=typed, follow_redirects=False)
+        assert expired.status_code == 403 and "Typed before the form expired." in expired.text
+        assert "expired" in _error_of(expired.text)
+        # The form it comes back in is current: sending it again saves.
+        again = {**typed, "csrf_token": csrf_from(expired.text), "base_rev": hidden(expired.text, "base_rev")}
+        saved = client.post("/wiki/how-to-edit/edit", data=again, follow_redirects=False)
+        assert saved.status_code == 303, _error_of(saved.text)
+        assert "Typed before the form expired." in client.get("/wiki/how-to-edit").text
