@@ -103,13 +103,14 @@ class PageCache:
         self.app = app
         self.db_path = db_path
         self._conn = None
+        self._version_cursor = None
         self._version: int | None = None
         # CacheKey -> the page, as sent and compressed (anonymous) or cut for filling in (signed-in)
         self.store = PageStore(max_bytes)
         self.sessions = SessionCache()
 
-    def _current(self) -> bool:
-        """True when nothing was committed since the cache was filled; empties it otherwise."""
+    def _forget_if_changed(self) -> None:
+        """Empty the pages and sessions when anything was committed since the last look."""
         if self._conn is None:
             self._conn = connect(self.db_path, readonly=True)
             self._version_cursor = self._conn.cursor()  # reused, and `.get` skips the row tracer: half the time
@@ -118,8 +119,6 @@ class PageCache:
             self.store.clear()
             self.sessions.clear()
             self._version = version
-            return False
-        return True
 
     @staticmethod
     def _cacheable(scope: Scope) -> bool:
@@ -138,7 +137,7 @@ class PageCache:
         stylesheet = _STYLESHEET_COOKIE.search(_header(scope, b"cookie"))
         key = (scope["path"], fragment, stylesheet.group(1) if stylesheet else b"",
                _header(scope, b"sec-fetch-dest") in (b"", b"document"))
-        self._current()
+        self._forget_if_changed()
         if SESSION_COOKIE.encode() + b"=" in _header(scope, b"cookie"):
             await self._send_personal(scope, receive, send, key)
             return

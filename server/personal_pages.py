@@ -27,9 +27,10 @@ SHAREABLE_HEADER = "x-commonplace-shareable"
 # Set in the scope of the marked render: server/templating.py then marks the reply as fit to fill in.
 PERSONAL_PROBE = "page_cache_personal_probe"
 PERSONAL_MARK = b"personal"
-# The "&" shows whether the name went through HTML escaping: every copy must read "&amp;" in the page.
+# The "<" shows how the name was written: every copy must read "&lt;", escaped once, as Jinja writes it
+# (escaped twice it reads "&amp;lt;", in a URL "%3C", in JSON "\u003c" or "<").
 _NAME_CORE = "cpname" + secrets.token_hex(12)
-NAME_MARK = _NAME_CORE + "&"
+NAME_MARK = _NAME_CORE + "<"
 CSRF_MARK = "cpcsrf" + secrets.token_hex(12)
 _MARKS = re.compile(b"(" + re.escape(str(escape(NAME_MARK)).encode()) + b"|" + CSRF_MARK.encode() + b")")
 # The cookie values the fast path takes; anything else goes to the app, whose cookie parsing then decides.

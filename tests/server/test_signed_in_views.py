@@ -7,14 +7,17 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from conftest import new_op, push, wait_for_index
 from litestar.testing import TestClient
+from markupsafe import escape
 
 from server import pages, session_cache, users
 from server.app import create_app
 from server.page_cache import PageCache
+from server.personal_pages import NAME_MARK, NOT_PERSONAL, personal_page
 from server.settings import Settings
 from server.users import ROLE_EDITOR, ROLE_MODERATOR, set_blocked, set_role
 
@@ -119,3 +122,12 @@ def test_a_session_that_ends_while_remembered_ends_on_time(apps: tuple[TestClien
     # The app's own check, which answers when the page cache does not, reads the clock here.
     monkeypatch.setattr(users, "now_iso", lambda: datetime.fromtimestamp(later, UTC).isoformat().replace("+00:00", "Z"))
     assert 'data-account=""' in fast.get("/", headers=cookie(carol)).text  # no commit in between
+
+
+def test_a_page_writing_the_name_otherwise_than_escaped_once_is_left_to_the_app() -> None:
+    """`fill` writes the name HTML-escaped; a template writing it in a URL or escaped twice must not be cut."""
+    start = {"status": 200, "headers": [(b"x-commonplace-shareable", b"personal")]}
+    page = b"<p>" + str(escape(NAME_MARK)).encode() + b"</p>"
+    assert personal_page(start, page).fill("alice", "tok") == b"<p>alice</p>"
+    for other in (NAME_MARK, quote(NAME_MARK), str(escape(str(escape(NAME_MARK))))):
+        assert personal_page(start, page + other.encode()) is NOT_PERSONAL
