@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from typing import Annotated, Any
 
-import brotli
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import ClientException
 from litestar.params import QueryParameter
@@ -14,6 +12,7 @@ from litestar.params import QueryParameter
 from search.service import MAX_LIMIT as SEARCH_LIMIT
 from search.service import MAX_QUERY_CHARS, SearchService
 from server import bulk
+from server.compression import chosen_encoding, compress
 from server.db import Database
 from server.settings import Settings
 from server.users import Actor
@@ -23,7 +22,6 @@ SCOPES = ("all", "changes", "search", "slugs")
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500
 # Quality 5 compresses a batch of wiki pages nearly as well as 11 at a small fraction of the CPU.
-BROTLI_QUALITY = 5
 PAGE_FIELDS = ("slug", "title", "rev", "seq", "html", "updated_at")
 
 
@@ -39,14 +37,11 @@ def _names(search: SearchService, scope: str, q: str, slugs: str) -> list[str]:
 def _encoded(request: Request, payload: dict[str, Any]) -> Response:
     """Compress here rather than in middleware: the reply is built once and its size is the point."""
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    accepted = request.headers.get("accept-encoding", "")
     headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
-    if "br" in accepted:
-        body, headers["Content-Encoding"] = brotli.compress(raw, quality=BROTLI_QUALITY), "br"
-    elif "gzip" in accepted:
-        body, headers["Content-Encoding"] = gzip.compress(raw, 6), "gzip"
-    else:
-        body = raw
+    encoding = chosen_encoding(request.headers.get("accept-encoding", ""))
+    body = raw if encoding is None else compress(raw, encoding)
+    if encoding is not None:
+        headers["Content-Encoding"] = encoding
     return Response(content=body, media_type="application/json", headers=headers)
 
 

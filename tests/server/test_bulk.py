@@ -69,6 +69,9 @@ def test_replies_are_compressed_with_brotli_or_gzip(client: TestClient) -> None:
         assert "accept-encoding" in reply.headers["vary"].lower()
         assert reply.json() == plain.json()
         assert reply.num_bytes_downloaded < plain.num_bytes_downloaded / 2, encoding
+    for refused in ("gzip;q=0", "br;q=0, gzip;q=0", "*;q=0"):
+        assert "content-encoding" not in client.get("/api/bulk", headers={"Accept-Encoding": refused}).headers
+    assert client.get("/api/bulk", headers={"Accept-Encoding": "br;q=0.5, gzip"}).headers["content-encoding"] == "gzip"
 
 
 def test_recent_changes_come_newest_first(client: TestClient) -> None:
