@@ -1,6 +1,7 @@
 """Load: 200 concurrent readers and 20 concurrent editors against a real server over loopback (issue 6).
 
     python tests/bench/bench_load.py [--seconds 60] [--readers 200] [--editors 20] [--pages 1000]
+    python tests/bench/bench_load.py --open-loop 100,200,400 [--seconds 20] [--pages 1000]
 
 Starts `commonplace serve` on a free 127.0.0.1 port with a fresh data directory (rate limits off, the
 hashing embedder), imports the first `--pages` tldr pages, then runs readers (page views, the page API,
@@ -8,6 +9,14 @@ history, search, recent changes) and editors (each edits its own pages and, ever
 editors share, so merges and conflicts happen) for `--seconds`. Afterwards every acknowledged edit must be in
 the history (its op id on exactly one revision, or a stored conflict), and nothing may have failed.
 Prints p50/p95/p99 per endpoint. The load generator shares the 2 cores with the server: figures are a floor.
+
+`--open-loop RATES` runs open-loop instead (issue 11; see open_loop.py): for each rate in turn, `--seconds`
+of Poisson arrivals at that many requests a second, each sent on schedule whatever is still waiting, of
+anonymous page views 55%, signed-in page views 20% (20 accounts with a session cookie), searches 15% and
+pushes 10% (`--editors` accounts, one line of their own page each); latency runs from the scheduled time,
+and an answer not there 10 s after it counts as an error (`timeout`). The generator runs on uvloop with its
+own small HTTP/1.1 client over `--connections` keep-alive connections (loadgen.RawConnections). Prints, per
+rate, p50/p95/p99/max, errors and how late the generator itself was in sending (`send_lag_p99_ms`).
 """
 
 from __future__ import annotations
@@ -26,7 +35,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+import uvloop
 from loadgen import NO_LIMITS
+from open_loop import make_actors, run_open_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 TLDR = ROOT.parent / "shared" / "data" / "tldr" / "pages.jsonl"
@@ -180,12 +191,27 @@ async def run(url: str, args: argparse.Namespace) -> tuple[Stats, dict[str, dict
     return stats, acked
 
 
+def open_loop(url: str, args: argparse.Namespace) -> None:
+    rates = [float(rate) for rate in args.open_loop.split(",")]
+    listing = httpx.get(url + "/api/sync/changes", params={"since": 0, "limit": 1000}, timeout=60).json()
+    slugs = [c["slug"] for c in listing["changes"]]
+    load_before = os.getloadavg()
+    actors = make_actors(url, readers=20, editors=args.editors, connections=args.connections)
+    # uvloop: the generator's own CPU per request is what decides whether it keeps to its schedule.
+    rows = uvloop.run(run_open_loop(actors, slugs, rates, args.seconds, pause=3))
+    print(json.dumps({"mode": "open loop", "pages": args.pages, "seconds_per_rate": args.seconds,
+                      "load_average_before": load_before, "load_average_after": os.getloadavg(), "rates": rows},
+                     indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--readers", type=int, default=200)
     parser.add_argument("--editors", type=int, default=20)
     parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--open-loop", default="", help="Arrival rates per second, e.g. 100,200,400.")
+    parser.add_argument("--connections", type=int, default=256, help="Open loop: connections it may use.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cp-load-") as tmp:
         data = Path(tmp) / "data"
@@ -208,6 +234,9 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
+            if args.open_loop:
+                open_loop(url, args)
+                return
             started = time.perf_counter()
             stats, acked = asyncio.run(run(url, args))
             took = time.perf_counter() - started

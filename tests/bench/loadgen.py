@@ -143,3 +143,74 @@ def run_wrk(url: str, *, threads: int, connections: int, duration: int,
                      rps=round(raw["requests"] / seconds, 1), p50_ms=lat["p50"] / 1000, p90_ms=lat["p90"] / 1000,
                      p99_ms=lat["p99"] / 1000, max_ms=lat["max"] / 1000,
                      bytes_per_request=round(raw["bytes"] / max(raw["requests"], 1), 1), errors=raw["errors"])
+
+
+KEEP_ALIVE_S = 4
+
+
+class RawConnections:
+    """A fixed pool of keep-alive HTTP/1.1 connections on plain asyncio streams, for the open-loop run.
+
+    httpx spends about a millisecond of CPU a request, which on a shared 2-core machine made the generator,
+    not the server, fall seconds behind its schedule at 100 requests a second. This sends a request and
+    reads the status and the body (by Content-Length or chunked), nothing more.
+    """
+
+    def __init__(self, host: str, port: int, size: int) -> None:
+        import asyncio
+
+        self.host, self.port = host, port
+        self.idle: asyncio.Queue = asyncio.Queue()
+        for _ in range(size):
+            self.idle.put_nowait(None)  # a slot; the connection is opened on first use
+
+    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        import asyncio
+
+        conn = await self.idle.get()
+        try:
+            # uvicorn closes a connection idle for 5 s (its keep-alive timeout): open a new one before that.
+            if conn is not None and time.monotonic() - conn[2] > KEEP_ALIVE_S:
+                conn[1].close()
+                conn = None
+            if conn is None:
+                conn = (*await asyncio.open_connection(self.host, self.port), 0.0)
+            reader, writer, _ = conn
+            lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+            lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            status, reply = await _read_reply(reader)
+        except BaseException:
+            if conn is not None:
+                conn[1].close()
+            self.idle.put_nowait(None)
+            raise
+        self.idle.put_nowait((reader, writer, time.monotonic()))
+        return status, reply
+
+    async def close(self) -> None:
+        while not self.idle.empty():
+            conn = self.idle.get_nowait()
+            if conn is not None:
+                conn[1].close()
+
+
+async def _read_reply(reader: object) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        return int(status_line.split()[1]), await reader.readexactly(int(headers["content-length"]))
+    body = b""
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            body += (await reader.readexactly(size + 2))[:-2]
+            if size == 0:
+                break
+    return int(status_line.split()[1]), body
