@@ -60,11 +60,18 @@
     }
     var batches = [];
     for (var i = 0; i < slugs.length; i += BATCH) batches.push(slugs.slice(i, i + BATCH));
-    return batches.reduce(function (done, batch) {
-      return done.then(function () {
-        var query = "/api/bulk?scope=slugs&limit=" + BATCH + "&slugs=" + batch.map(encodeURIComponent).join(",");
-        return json(query).then(function (reply) { return OfflineStore.savePages(reply.pages); });
+    function saveBatch(batch, after) {
+      var query = "/api/bulk?scope=slugs&limit=" + BATCH + "&slugs=" + batch.map(encodeURIComponent).join(",") +
+        (after ? "&after=" + after : "");
+      return json(query).then(function (reply) {
+        return OfflineStore.savePages(reply.pages).then(function () {
+          // A reply stops at the server's byte budget (issue 11): the rest of the batch follows its cursor.
+          return reply.more ? saveBatch(batch, reply.cursor) : null;
+        });
       });
+    }
+    return batches.reduce(function (done, batch) {
+      return done.then(function () { return saveBatch(batch, null); });
     }, Promise.resolve());
   }
 

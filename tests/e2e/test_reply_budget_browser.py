@@ -1,0 +1,59 @@
+"""The browser under a small reply budget (issue 11): downloading the commons and refreshing saved pages
+follow `more` and the cursor, so every page arrives even when a reply holds only one of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from conftest import start_server, stop_server
+from e2e.conftest import Site
+from e2e.steps import WORKER_READY
+from playwright.sync_api import BrowserContext, expect
+
+# The feed's entries (no text) fit several to a reply; a page with its HTML and source does not.
+BUDGET = 3000
+EDITED = 8
+
+
+def test_download_and_refresh_of_saved_pages_follow_the_cursor(
+    phone_context: Callable[..., BrowserContext], tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "data", env={"COMMONPLACE_MAX_REPLY_BYTES": str(BUDGET)})
+    try:
+        site = Site(server.url)
+        total = httpx.get(site.url + "/api/status").json()["pages"]
+        _, token = site.sign_up()
+        context = phone_context()
+        page = context.new_page()
+        page.goto(site.url + "/offline")
+        page.wait_for_function(WORKER_READY)
+        page.locator("form.download-form").get_by_role("button", name="Download").click()
+        expect(page.locator(".download-status")).to_have_text(f"Done: {total} pages are on this device.")
+
+        saved = dict(page.evaluate("() => OfflineStore.listPages().then((ps) => ps.map((p) => [p.slug, p.rev]))"))
+        assert len(saved) == total
+        # The device has read the feed up to here; the edits below are what its next refresh must bring.
+        seq = httpx.get(site.url + "/api/bulk", params={"scope": "slugs"}).json()["last_seq"]
+        page.evaluate("(seq) => OfflineStore.setMeta('changes_seq', seq)", seq)
+        edited = {}
+        for slug in sorted(saved)[:EDITED]:
+            head = httpx.get(f"{site.url}/api/pages/{slug}").json()
+            body = head["body"] + "\n\nAdded after the download. " + "More words. " * 300
+            edited[slug] = site.edit(token, slug=slug, base_rev=head["rev"], body=body)["rev"]
+        feed = httpx.get(site.url + "/api/sync/changes", params={"since": seq}).json()
+        assert len(feed["changes"]) == EDITED and not feed["more"]  # one feed reply: the pages come by bulk
+
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        # wait_for_function does not wait for a promise's value: poll the store (evaluate does await it).
+        fresh = 0
+        for _ in range(150):
+            fresh = page.evaluate("(edited) => OfflineStore.listPages().then((ps) => "
+                                  "ps.filter((p) => edited[p.slug] === p.rev).length)", edited)
+            if fresh == EDITED:
+                break
+            page.wait_for_timeout(200)
+        assert fresh == EDITED, f"only {fresh} of the {EDITED} edited saved pages were refreshed"
+    finally:
+        stop_server(server)
