@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from conftest import start_server, stop_server
 from e2e.conftest import Site
-from e2e.steps import WORKER_READY
+from e2e.steps import WORKER_READY, log_in
 from playwright.sync_api import BrowserContext, expect
 
 # The feed's entries (no text) fit several to a reply; a page with its HTML and source does not.
@@ -55,5 +55,35 @@ def test_download_and_refresh_of_saved_pages_follow_the_cursor(
                 break
             page.wait_for_timeout(200)
         assert fresh == EDITED, f"only {fresh} of the {EDITED} edited saved pages were refreshed"
+    finally:
+        stop_server(server)
+
+
+def test_conflict_notes_stay_while_their_conflicts_are_open_past_one_reply(
+    phone_context: Callable[..., BrowserContext], tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "data", env={"COMMONPLACE_MAX_REPLY_BYTES": str(BUDGET)})
+    try:
+        site = Site(server.url)
+        username, _ = site.sign_up()
+        _, other = site.sign_up()
+        page = phone_context().new_page()
+        log_in(page, site, username, wait_for_worker=True)
+        # Three pages another account changes after this phone read them: each edit from the phone conflicts,
+        # and each open conflict (its versions whole) is larger than one reply's budget.
+        stale = []
+        for number in range(3):
+            text = "".join(f"Line {line} of page {number}.\n" for line in range(40))
+            created = site.edit(other, slug=None, title=site.unique("Budget page "), base_rev=None, body=text)
+            site.edit(other, slug=created["slug"], base_rev=created["rev"], body=text.replace("Line 7", "Theirs 7"))
+            stale.append({"slug": created["slug"], "base_rev": created["rev"],
+                          "body": text.replace("Line 7", "Mine 7"), "account": username})
+        page.evaluate("(ops) => Promise.all(ops.map((op) => CommonplaceOutbox.add(op)))", stale)
+        with page.expect_response(lambda r: "/api/sync/conflicts?after=" in r.url and not r.json()["more"]):
+            page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        expect(page.locator(".sync-button")).to_have_text("3 conflicts to resolve")
+        notes = page.evaluate("() => CommonplaceOutbox.all().then((ops) => ops.filter((op) => "
+                              "op.state === 'conflict').length)")
+        assert notes == 3
     finally:
         stop_server(server)

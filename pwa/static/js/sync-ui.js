@@ -287,16 +287,25 @@
     return Outbox.all().then(function (ops) {
       var noted = ops.filter(function (op) { return op.state === "conflict" && op.account === account(); });
       if (!noted.length) return null;
-      return fetch("/api/sync/conflicts", { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (reply) {
-          if (!reply) return null;
-          var open = {};
-          (reply.conflicts || []).forEach(function (c) { open[c.id] = true; });
-          return Promise.all(noted.filter(function (op) { return !open[op.result.conflict_id]; })
-            .map(function (op) { return Outbox.remove(op.op_id); }));
-        }, function () {});
+      return openConflicts(null, {}).then(function (open) {
+        if (!open) return null;
+        return Promise.all(noted.filter(function (op) { return !open[op.result.conflict_id]; })
+          .map(function (op) { return Outbox.remove(op.op_id); }));
+      }, function () {});
     });
+  }
+
+  // Every open conflict id, following the reply's cursor (a reply stops at the server's byte budget);
+  // null when any page of it fails, so that no note is dropped on a partial list.
+  function openConflicts(after, open) {
+    var url = "/api/sync/conflicts" + (after !== null ? "?after=" + encodeURIComponent(after) : "");
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (reply) {
+        if (!reply) return null;
+        (reply.conflicts || []).forEach(function (c) { open[c.id] = true; });
+        return reply.more && reply.cursor !== undefined && reply.cursor !== null ? openConflicts(reply.cursor, open) : open;
+      });
   }
 
   // The conflict page marks a conflict it has just settled; its note goes at once, online or not.
