@@ -15,7 +15,7 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-from server.slugs import TitleError, slugify
+from server.slugs import TitleError, slugify, slugify_many
 
 TOC_MIN_HEADINGS = 3
 WIKILINK_CLASS = "wikilink"
@@ -41,8 +41,12 @@ _ALLOWED_ATTRIBUTES = {
 }
 
 
+# What `quote` leaves as it is: most slugs are plain ASCII, and a page can hold 20,000 links (issue 11).
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def wiki_href(slug: str) -> str:
-    return "/wiki/" + quote(slug, safe="")
+    return "/wiki/" + (slug if _UNQUOTED.fullmatch(slug) else quote(slug, safe=""))
 
 
 # `[[target]]` or `[[target|label]]` on one line, with no `[` inside. The scan stops at the first `[`, newline
@@ -154,7 +158,27 @@ def _external_images_as_links(children: list[Token]) -> list[Token]:
 
 def render(body: str, title: str = "") -> tuple[str, list[str]]:
     """Return (sanitised HTML, slugs of wiki links) for a page body."""
-    tokens = _MD.parse(_drop_title_heading(body, title) if title else body)
+    source = _drop_title_heading(body, title) if title else body
+    fast = _render_with_placeholders(source)
+    return fast if fast is not None else render_link_by_link(source)
+
+
+def render_link_by_link(source: str) -> tuple[str, list[str]]:
+    """The reference path: every wiki link is a markdown-it token (`_wikilink_rule`) and goes through nh3.
+
+    `render` takes it when the placeholder path does not apply; tests compare the two, byte for byte.
+    """
+    tokens = _MD.parse(source)
+    rendered, links = _render_tokens(tokens, [])
+    return _sanitise(rendered), sorted(set(links))
+
+
+def _render_tokens(tokens: list[Token], labels: list[str]) -> tuple[str, list[str]]:
+    """Heading ids, contents, table classes and in-page links, then HTML (not yet sanitised).
+
+    `labels[n]` holds the words the link of placeholder n (see `_placeholders`) shows: a heading's id and its
+    line in the contents are made of those words, as they are of a wiki link token's.
+    """
     heading_ids = _HeadingIds()
     headings: list[tuple[int, str, str]] = []
     links: list[str] = []
@@ -163,6 +187,8 @@ def render(body: str, title: str = "") -> tuple[str, list[str]]:
         if token.type == "heading_open":
             inline = tokens[i + 1]
             text = "".join(c.content for c in (inline.children or []) if c.type in ("text", "code_inline", "wikilink"))
+            if labels and _PLACEHOLDER_START in text:
+                text = _PLACEHOLDER_NUMBER.sub(lambda m: labels[int(m.group(1))], text)
             anchor = heading_ids.new(text)
             token.attrSet("id", anchor)
             if token.tag in ("h2", "h3"):
@@ -188,7 +214,11 @@ def render(body: str, title: str = "") -> tuple[str, list[str]]:
     rendered = _MD.renderer.render(tokens, _MD.options, {})
     if len(headings) >= TOC_MIN_HEADINGS:
         rendered = _toc(headings) + rendered
-    clean = nh3.clean(
+    return rendered, links
+
+
+def _sanitise(rendered: str) -> str:
+    return nh3.clean(
         rendered,
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
@@ -196,7 +226,114 @@ def render(body: str, title: str = "") -> tuple[str, list[str]]:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return clean, sorted(set(links))
+
+
+# The placeholder path (issue 11 item 1). A page of 19,000 links spent most of its render on one markdown-it
+# token per link, a text token between links, their rendering and nh3 parsing every <a>: 23 times a page of
+# prose. Before parsing, each plain wiki link becomes a placeholder (`⸨12⸩`), so a run of links is one text
+# token; after nh3, each placeholder becomes the <a> nh3 would have written for it.
+#
+# A placeholder must parse exactly as the link would have, so only links in plain text take this path:
+# - the link's text holds only letters, digits, spaces and `.,-` (and `_`): none of them can end a code span,
+#   an autolink, a link destination or title, a link label or a table cell that began before the link, and
+#   nh3 writes each of them as it is;
+# - the character before `[[` is none of `\ ! [ ]`, which would make it an escape, an image or part of a
+#   link label;
+# - `⸨` and `⸩` are punctuation, like `[` and `]`, so `*` and `~` next to a link open and close emphasis alike.
+# Whatever else could put a link somewhere other than plain text (a code span, a link's label or address, an
+# image, a reference definition...) leaves its placeholder somewhere other than a text token outside links;
+# `_placeholders_in_plain_text` checks that every one is in such a token, or the page takes the other path.
+# The other path also serves pages that already hold `⸨` or `⸩`, and links of any other shape.
+_PLACEHOLDER_START, _PLACEHOLDER_END = "\u2e28", "\u2e29"
+_PLACEHOLDER_NUMBER = re.compile(f"{_PLACEHOLDER_START}([0-9]+){_PLACEHOLDER_END}")
+_PLAIN_WIKILINK = re.compile(r"(?<![\\!\[\]])\[\[([\w .,-]+)\]\]")
+
+
+def _wikilink_anchor_parts() -> tuple[str, str, str]:
+    """The <a> nh3 writes for a wiki link, cut around its href and text (asked of nh3, not assumed)."""
+    sample = _sanitise(f'<a href="/wiki/\ue000" class="{WIKILINK_CLASS}">\ue001</a>')
+    start, rest = sample.split("\ue000")
+    middle, end = rest.split("\ue001")
+    return start.removesuffix("/wiki/"), middle, end
+
+
+_ANCHOR_START, _ANCHOR_MIDDLE, _ANCHOR_END = _wikilink_anchor_parts()
+
+
+def _placeholders(source: str) -> tuple[str, list[str], list[str], list[str]]:
+    """The source with each plain wiki link replaced by a placeholder; the links' slugs, hrefs and labels.
+
+    Index n of each list belongs to the placeholder `⸨n⸩`. Lists and one join rather than a function call per
+    link: at 19,000 links, a call per link was half the render.
+    """
+    parts = _PLAIN_WIKILINK.split(source)  # text, target, text, target, ..., text
+    targets = parts[1::2]
+    slugs = slugify_many(targets)
+    if None in slugs:  # `[[ ]]` and the like: the rule would not take them either, they stay text
+        kept = [n for n, slug in enumerate(slugs) if slug is not None]
+        for n, (target, slug) in enumerate(zip(targets, slugs, strict=True)):
+            if slug is None:
+                parts[2 * n + 1] = f"[[{target}]]"
+        targets = [targets[n] for n in kept]
+        slugs = [slugs[n] for n in kept]
+        marks = iter(range(len(kept)))
+        parts[1::2] = [part if part.startswith("[[") else f"{_PLACEHOLDER_START}{next(marks)}{_PLACEHOLDER_END}"
+                       for part in parts[1::2]]
+    else:
+        parts[1::2] = [f"{_PLACEHOLDER_START}{n}{_PLACEHOLDER_END}" for n in range(len(targets))]
+    hrefs = ["/wiki/" + slug for slug in slugs] if _UNQUOTED.fullmatch("".join(slugs)) else [
+        wiki_href(slug) for slug in slugs]
+    joined = "\n".join(targets)
+    if joined.startswith(" ") or joined.endswith(" ") or "\n " in joined or " \n" in joined:
+        texts = [target.strip() or target for target in targets]  # as `_wikilink_rule` words it
+    else:
+        texts = targets
+    return "".join(parts), slugs, hrefs, texts
+
+
+def _placeholders_in_plain_text(tokens: list[Token], expected: int) -> bool:
+    """True when each placeholder is in a text token outside any link or image, as its wiki link would be."""
+    found = 0
+    for token in tokens:
+        if token.type != "inline":
+            if _holds_placeholder(token):
+                return False
+            continue
+        in_link = 0
+        for child in token.children or []:
+            if child.type == "link_open":
+                in_link += 1
+            elif child.type == "link_close":
+                in_link -= 1
+            if child.type == "text" and not in_link:
+                found += child.content.count(_PLACEHOLDER_START)
+            elif _holds_placeholder(child):
+                return False
+    return found == expected
+
+
+def _holds_placeholder(token: Token) -> bool:
+    if _PLACEHOLDER_START in token.content or _PLACEHOLDER_START in token.info:
+        return True
+    if any(_PLACEHOLDER_START in str(value) for value in (token.attrs or {}).values()):
+        return True
+    return any(_holds_placeholder(child) for child in token.children or [])
+
+
+def _render_with_placeholders(source: str) -> tuple[str, list[str]] | None:
+    """`render` by the placeholder path, or None where it does not apply (see above)."""
+    if _PLACEHOLDER_START in source or _PLACEHOLDER_END in source:
+        return None
+    replaced, slugs, hrefs, texts = _placeholders(source)
+    if not slugs:
+        return None
+    tokens = _MD.parse(replaced)
+    if not _placeholders_in_plain_text(tokens, len(slugs)):
+        return None
+    rendered, other_links = _render_tokens(tokens, texts)
+    pieces = _PLACEHOLDER_NUMBER.split(_sanitise(rendered))  # html, n, html, n, ..., html
+    pieces[1::2] = [f"{_ANCHOR_START}{hrefs[n]}{_ANCHOR_MIDDLE}{texts[n]}{_ANCHOR_END}" for n in map(int, pieces[1::2])]
+    return "".join(pieces), sorted(set(slugs).union(other_links))
 
 
 def _toc(headings: list[tuple[int, str, str]]) -> str:

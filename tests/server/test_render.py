@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from conftest import bearer, new_op, push, sign_up
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from server import render as render_module
@@ -571,3 +573,66 @@ def test_other_headings_are_kept(body: str, title: str) -> None:
 def test_only_the_first_title_heading_is_dropped() -> None:
     html = html_of("# My Page\n\n# My Page\n\nBody.", "My Page")
     assert html.count("<h1") == 1
+
+
+# --- Wiki links by placeholder (issue 11 item 1: a page of links within 5x a page of prose) --------------------
+
+# Pieces of Markdown around wiki links: each context where a link could parse differently from a placeholder.
+_PIECES = [
+    "[[a]]", "[[A b]]", "[[a|b]]", "[[ ]]", "[[ a ]]", "[[a_b]]", "[[a.b, c-d]]", "[[Café]]", "[[1²]]", "[[-]]",
+    "[[" + "b" * 85 + "]]", "[[a]b]]", "[[a`b]]", "[[a*b]]", "[[x]](u)", "`[[a]]`", "<http://x/[[a]]>",
+    "\\", "!", "[", "]", "(", ")", "`", "*", "**", "_", "~~", "<", ">", '"', "'", "|", ":", "&amp;", "&", "x",
+    " ", "  ", "\n", "\n\n", "# ", "## ", "- ", "1. ", "> ", "    ", "```\n", "[r]: /u", "\n[r]: /u\n", "[r]",
+    "\n|---|---|\n", "| a | b |", "\n===\n", "---", "![", "](u)", "[x](", "\u00a0", "\t", "\u2e28", "\u2e29",
+]
+
+
+@pytest.mark.parametrize("body", [
+    "See [[Well maintenance]] and [[pumps]].",
+    "*[[a]]* a*[[b]]*c _[[c]]_ ~~[[d]]~~ **x[[e]]y**",
+    "## [[Pumps]] and `code`\n\n### [[a]]\n\n### [[a]]\n\n[back](#pumps-and-code)",
+    "| [[a]] | b |\n|:--|--:|\n| [[c]] | [[d|e]] |",
+    "`[[a]]` and ```\n[[b]]\n``` and\n\n    [[c]]\n\n```\n[[d]]\n```",
+    "\\[[a]] ![[b]] [x][[c]] [[[d]]] [x [[e]]](u) ![x [[f]]](u) [x]([[g]]) <http://x/[[h]]>",
+    "[[a]]: /u\n\n[r [[b]] s]: /v\n\n[r [[b]] s]",
+    "[x](u \"t [[a\")]] [[b]]",
+    "Already holds \u2e28 [[a]] \u2e29",
+    "[[ ]] [[a]] [[\u00a0]] [[a\tb]]",
+    " ".join(f"[[A{n}]]" for n in range(300)),
+])
+def test_placeholders_render_exactly_as_link_tokens(body: str) -> None:
+    assert render(body) == render_module.render_link_by_link(body)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_any_page_renders_exactly_as_link_tokens(body: str) -> None:
+    assert render(body) == render_module.render_link_by_link(body)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=8)), max_size=20).map("".join))
+def test_any_text_renders_exactly_as_link_tokens(body: str) -> None:
+    assert render(body) == render_module.render_link_by_link(body)
+
+
+def test_a_page_of_links_is_one_text_token_and_nh3_parses_none_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 11: a token per link, and nh3 parsing each <a>, made a page of links cost 23x a page of prose.
+    parsed: list[list] = []
+    sanitised: list[str] = []
+    original_parse, original_clean = render_module._MD.parse, render_module.nh3.clean
+    monkeypatch.setattr(render_module._MD, "parse", lambda src: parsed.append(original_parse(src)) or parsed[-1])
+    monkeypatch.setattr(render_module.nh3, "clean", lambda html, **kw: sanitised.append(html) or original_clean(
+        html, **kw))
+    html, links = render(" ".join(f"[[a{n}]]" for n in range(1000)))
+    [tokens] = parsed
+    [inline] = [token for token in tokens if token.type == "inline"]
+    assert [child.type for child in inline.children] == ["text"]
+    assert "<a" not in sanitised[-1]
+    assert html.count(f'class="{WIKILINK_CLASS}"') == 1000 and len(links) == 1000
+
+
+@pytest.mark.parametrize("body", ["`[[a]]`", "[x [[a]]](u)", "![x [[a]]](u)", "[r]: [[a]]\n\n[r]", "\u2e28 [[a]]"])
+def test_a_link_outside_plain_text_takes_the_link_token_path(body: str) -> None:
+    assert render_module._render_with_placeholders(body) is None
+    assert render(body) == render_module.render_link_by_link(body)
