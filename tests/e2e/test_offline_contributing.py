@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from conftest import start_server, stop_server
-from e2e.steps import WORKER_READY, log_in, save
+from e2e.steps import OUTBOX_EMPTY, WORKER_READY, log_in, save, wait_until
 from playwright.sync_api import BrowserContext, Page, expect
-from playwright.sync_api import Error as PlaywrightError
 
 from server.slugs import slugify
 
@@ -29,19 +28,9 @@ SOURCE_SAVED = "(slug) => OfflineStore.getSource(slug).then(Boolean)"
 
 
 def queued(page: Page, count: int = 1) -> list[dict[str, Any]]:
-    """The outbox once it holds `count` ops (read again if the page moves on after the save meanwhile)."""
-    predicate = f"() => CommonplaceOutbox.all().then((ops) => ops.length === {count} ? ops : null)"
-    for _ in range(3):
-        try:
-            ops = page.wait_for_function(predicate).json_value()
-        except PlaywrightError as exc:
-            if "context was destroyed" not in exc.message:
-                raise
-            continue
-        if ops is not None:  # None: the page left (the save lands on the page view) as the value was read
-            return ops
-        page.wait_for_load_state()
-    raise AssertionError("the page kept navigating after the save")
+    """The outbox once it holds `count` ops."""
+    return wait_until(page, f"() => CommonplaceOutbox.all().then((ops) => ops.length === {count} ? ops : null)",
+                      what=f"the outbox holds {count} op(s)")
 
 
 def reconnect(page: Page, context: BrowserContext, live_server: Any) -> Any:
@@ -49,7 +38,7 @@ def reconnect(page: Page, context: BrowserContext, live_server: Any) -> Any:
     back = start_server(live_server.data, port=urlsplit(live_server.url).port)
     context.set_offline(False)
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("() => CommonplaceOutbox.all().then((ops) => ops.length === 0)")
+    wait_until(page, OUTBOX_EMPTY, what="the outbox is empty")
     return back
 
 
@@ -68,7 +57,7 @@ def test_a_downloaded_page_is_edited_offline_on_its_saved_revision_and_syncs(
     log_in(page, site, username, wait_for_worker=True)
     page.goto(site.url + "/offline")
     page.locator(".download-form button[type=submit]").click()
-    page.wait_for_function("() => OfflineStore.getMeta('download').then((state) => Boolean(state && state.done))")
+    wait_until(page, "() => OfflineStore.getMeta('download').then((state) => Boolean(state && state.done))")
     saved = head(site, "how-search-works")  # downloaded, never opened
     assert page.evaluate("(slug) => OfflineStore.getSource(slug)", "how-search-works")["rev"] == saved["rev"]
 
@@ -104,7 +93,7 @@ def test_a_page_only_visited_while_signed_in_is_edited_offline(
     page = context.new_page()
     log_in(page, site, username, wait_for_worker=True)
     page.goto(site.url + "/wiki/peer-production")
-    page.wait_for_function(SOURCE_SAVED, arg="peer-production")
+    wait_until(page, SOURCE_SAVED, arg="peer-production")
     saved = head(site, "peer-production")
 
     context.set_offline(True)  # the page first: a request between the two would log an error
@@ -128,7 +117,7 @@ def test_a_page_started_offline_opens_while_it_waits_and_exists_once_synced(
     page = context.new_page()
     log_in(page, site, username, wait_for_worker=True)
     page.goto(site.url + "/wiki/style-guide")
-    page.wait_for_function(SOURCE_SAVED, arg="style-guide")
+    wait_until(page, SOURCE_SAVED, arg="style-guide")
 
     context.set_offline(True)  # the page first: a request between the two would log an error
     stop_server(live_server)
@@ -247,7 +236,7 @@ def test_a_server_that_never_answers_gives_way_to_a_page_that_says_so(
     page = context.new_page()
     page.goto(site.url + "/wiki/how-to-read")
     page.wait_for_function(WORKER_READY)
-    page.wait_for_function("() => caches.match(location.href, {ignoreVary: true}).then(Boolean)")
+    wait_until(page, "() => caches.match(location.href, {ignoreVary: true}).then(Boolean)")
 
     request.getfixturevalue("stalled_port")
     page.goto(site.url + "/wiki/never-opened")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from conftest import start_server, stop_server
-from e2e.steps import OUTBOX_EMPTY, WORKER_READY, log_in, open_for_offline, save, synced
+from e2e.steps import OUTBOX_EMPTY, WORKER_READY, log_in, open_for_offline, save, synced, wait_until
 from playwright.sync_api import BrowserContext, expect
 
 
@@ -59,7 +59,7 @@ def test_an_offline_edit_survives_a_restart_and_syncs_exactly_once(
         assert "Written on a bus" in httpx.get(site.url + "/api/pages/style-guide").json()["body"]
 
         page.reload()  # a second start replays nothing more
-        page.wait_for_function(OUTBOX_EMPTY)
+        wait_until(page, OUTBOX_EMPTY)
         expect(page.locator("#sync-state")).to_have_count(0)  # nothing to say: no indicator
         assert len(revisions(site, "style-guide")) == before + 1
     finally:

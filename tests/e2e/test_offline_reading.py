@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import free_port, start_server, stop_server
-from e2e.steps import WORKER_READY
+from e2e.steps import WORKER_READY, wait_until
 from playwright.sync_api import BrowserContext, Page, expect
 
 
@@ -16,9 +16,8 @@ def open_controlled(page: Page, url: str) -> None:
     """Open `url` and wait until the service worker controls the page (it keeps the page on activate)."""
     page.goto(url)
     page.wait_for_function(WORKER_READY)
-    page.wait_for_function(
-        "(url) => caches.open('commonplace-pages-v1').then((c) => c.match(url, {ignoreVary: true}))"
-        ".then((r) => r !== undefined)", arg=url)
+    wait_until(page, "(url) => caches.open('commonplace-pages-v1').then((c) => c.match(url, {ignoreVary: true}))"
+                     ".then((r) => r !== undefined)", arg=url)
 
 
 def shell_caches(page: Page) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e.steps import WORKER_READY
+from e2e.steps import WORKER_READY, wait_until
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 
@@ -81,8 +81,8 @@ def test_offline_search_finds_a_kept_page(phone_context: Callable[..., BrowserCo
     page.goto(site.url + "/wiki/peer-production")
     page.wait_for_function(WORKER_READY)
     keep_offline(page)
-    page.wait_for_function("() => caches.match(document.querySelector('script[data-minisearch]').dataset.minisearch)"
-                           ".then((found) => found !== undefined)")
+    wait_until(page, "() => caches.match(document.querySelector('script[data-minisearch]').dataset.minisearch)"
+                     ".then((found) => found !== undefined)")
 
     context.set_offline(True)
     page.locator("#search-q").fill("peer")
@@ -122,7 +122,7 @@ def test_saved_pages_refresh_from_the_changes_feed(phone_context: Callable[..., 
     asked: list[str] = []
     context.on("request", lambda request: asked.append(request.url.removeprefix(site.url)))
     page.evaluate("() => window.dispatchEvent(new Event('online'))")  # what the browser fires on reconnect
-    page.wait_for_function("() => OfflineStore.getPage('style-guide').then((p) => p.html.includes('while you were'))")
+    wait_until(page, "() => OfflineStore.getPage('style-guide').then((p) => p.html.includes('while you were'))")
     page.wait_for_timeout(300)  # request events arrive a moment after the page has used the reply
     api = [url for url in asked if url.startswith("/api/")]
     assert api[0].startswith("/api/sync/changes?since="), api

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from conftest import ROOT, start_server, stop_server
-from e2e.steps import OUTBOX_EMPTY, log_in, open_for_offline, save, synced
+from e2e.steps import OUTBOX_EMPTY, log_in, open_for_offline, save, synced, wait_until
 from playwright.sync_api import BrowserContext, Page, expect
 
 BIG = 1_300_000  # bytes: over the page limit (200 kB) and over the push body limit (1 MB)
@@ -276,12 +276,12 @@ def test_a_new_reader_sees_no_sync_button(phone_context: Callable[..., BrowserCo
     context = phone_context()
     page = context.new_page()
     page.goto(site.url + "/")
-    page.wait_for_function("() => CommonplaceOutbox.getMeta('device_id').then(Boolean)")  # the start-up replay ran
+    wait_until(page, "() => CommonplaceOutbox.getMeta('device_id').then(Boolean)")  # the start-up replay ran
     expect(page.locator("#sync-state")).to_have_count(0)
     username = site.ui_sign_up(page)
     page.goto(site.url + "/wiki/style-guide")
-    page.wait_for_function("(name) => CommonplaceOutbox.getMeta('account').then((a) => a === name)", arg=username)
-    page.wait_for_function(OUTBOX_EMPTY)
+    wait_until(page, "(name) => CommonplaceOutbox.getMeta('account').then((a) => a === name)", arg=username)
+    wait_until(page, OUTBOX_EMPTY)
     expect(page.locator("#sync-state")).to_have_count(0)
     expect(page.get_by_text("All synced")).to_have_count(0)
 
@@ -319,7 +319,7 @@ def test_logging_in_again_sends_the_waiting_edit_within_seconds(
         stuck.goto(f"{site.url}/wiki/how-to-edit")
         stuck.evaluate("""() => { navigator.locks.request('commonplace-outbox', () => new Promise(() => {}))
                                     .catch(() => {}); }""")
-        stuck.wait_for_function("() => navigator.locks.query().then((q) => q.held.length > 0)")
+        wait_until(stuck, "() => navigator.locks.query().then((q) => q.held.length > 0)")
         # The page saved on the device still names the account in its header; the panel offers the way back.
         page.locator(".sync-button").click()
         page.screenshot(path="/tmp/outbox-log-in-again.png")
@@ -330,12 +330,6 @@ def test_logging_in_again_sends_the_waiting_edit_within_seconds(
         form.get_by_role("button").click()
         page.locator(f'.site-nav a[href="/users/{username}"]').wait_for()
         synced(page)  # within the default 10 s wait
-        # The outbox lets go of the op once the server has answered for it; the history read that follows
-        # has been seen, rarely, to come a moment before the revision (polled, bounded).
-        for _ in range(50):
-            if site.history("style-guide")[0]["summary"] == "outage":
-                break
-            page.wait_for_timeout(100)
         assert site.history("style-guide")[0]["summary"] == "outage"
     finally:
         stop_server(back)
@@ -380,18 +374,18 @@ def test_a_resolved_conflict_does_not_reappear_offline(
     resolve(site, token, conflict_id)
     page.goto(f"{site.url}/conflicts/{conflict_id}")
     page.locator(f'[data-resolved-conflict="{conflict_id}"]').wait_for()
-    page.wait_for_function(OUTBOX_EMPTY)
+    wait_until(page, OUTBOX_EMPTY)
 
     # Settled elsewhere (another device): the next sync learns it from the server's list of open conflicts.
     second = make_conflict(page, context, site, other)
     resolve(site, token, second)
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
-    page.wait_for_function(OUTBOX_EMPTY)
+    wait_until(page, OUTBOX_EMPTY)
 
     outage(context, live_server)
     page.goto(f"{site.url}/wiki/style-guide")
     expect(page.locator(".offline-banner")).to_be_visible()
-    page.wait_for_function(OUTBOX_EMPTY)
+    wait_until(page, OUTBOX_EMPTY)
     expect(page.locator("#sync-state")).to_have_count(0)
     expect(page.get_by_text("conflict")).to_have_count(0)
 
@@ -424,4 +418,4 @@ def test_a_refused_new_page_reopens_in_the_create_form_and_saves(
     page.wait_for_url(f"{site.url}/wiki/bus-routes")
     expect(page.locator("#saved-notice")).to_contain_text("Saved.")
     assert httpx.get(site.url + "/api/pages/bus-routes").json()["body"] == "Route 7 runs every twenty minutes."
-    page.wait_for_function(OUTBOX_EMPTY)  # the refused copy went once its text was saved again
+    wait_until(page, OUTBOX_EMPTY)  # the refused copy went once its text was saved again

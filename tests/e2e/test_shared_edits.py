@@ -11,9 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from e2e.steps import OUTBOX_EMPTY, wait_until
 from playwright.sync_api import BrowserContext, Page, expect
-
-OUTBOX_EMPTY = "() => CommonplaceOutbox.all().then((ops) => ops.length === 0)"
 
 
 def phone(phone_context: Callable[..., BrowserContext], site: Any) -> Page:
@@ -27,7 +26,7 @@ def save(page: Page, body: str, summary: str) -> None:
     form.locator("textarea[name=body]").fill(body)
     form.locator("input[name=summary]").fill(summary)
     form.get_by_role("button").click()
-    page.wait_for_function(OUTBOX_EMPTY)  # acknowledged by the server
+    wait_until(page, OUTBOX_EMPTY)  # acknowledged by the server
     page.wait_for_url(re.compile(r"/wiki/[^/?]+$"))  # the app shows the saved page (not racing it with a goto)
 
 
