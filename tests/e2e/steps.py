@@ -6,6 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 WORKER_READY = "() => navigator.serviceWorker.controller !== null"
 OUTBOX_EMPTY = "() => CommonplaceOutbox.all().then((ops) => ops.length === 0)"
@@ -36,21 +37,37 @@ def wait_until(page: Page, expression: str, arg: Any = None, timeout_ms: int = 1
         waited += polling_ms
 
 
-def log_in(page: Page, site: Any, username: str, wait_for_worker: bool = False) -> None:
+def wait_for_worker(page: Page) -> None:
+    """The service worker controls the page; if it has not after a long wait, the page is opened once more (as
+    a person would), and a second miss fails with the worker's state."""
+    try:
+        page.wait_for_function(WORKER_READY, timeout=WORKER_WAIT_MS)
+        return
+    except PlaywrightTimeout:
+        page.reload()
+    state = page.evaluate("""() => navigator.serviceWorker.getRegistration().then((r) => r ? ['installing',
+        'waiting', 'active'].map((k) => k + ':' + (r[k] ? r[k].state : '-')).join(' ') : 'no registration')""")
+    try:
+        page.wait_for_function(WORKER_READY, timeout=WORKER_WAIT_MS)
+    except PlaywrightTimeout as exc:
+        raise AssertionError(f"the service worker never controlled the page ({state})") from exc
+
+
+def log_in(page: Page, site: Any, username: str, worker: bool = False) -> None:
     page.goto(site.url + "/login")
     form = page.locator("main form")
     form.locator("input[name=username]").fill(username)
     form.locator("input[name=password]").fill(site.password)
     form.get_by_role("button").click()
     page.locator(f'.site-nav a[href="/users/{username}"]').wait_for()
-    if wait_for_worker:
-        page.wait_for_function(WORKER_READY, timeout=WORKER_WAIT_MS)
+    if worker:
+        wait_for_worker(page)
 
 
 def open_for_offline(page: Page, site: Any, slug: str) -> None:
     """Visit the page and its edit form online, so the service worker keeps both."""
     page.goto(f"{site.url}/wiki/{slug}")
-    page.wait_for_function(WORKER_READY, timeout=WORKER_WAIT_MS)
+    wait_for_worker(page)
     page.goto(f"{site.url}/wiki/{slug}/edit")
     page.goto(f"{site.url}/wiki/{slug}")
     # The worker has kept the page, and the edit form or the page's source to build one from offline.

@@ -54,7 +54,7 @@ def test_a_downloaded_page_is_edited_offline_on_its_saved_revision_and_syncs(
     username, _ = site.sign_up()
     context = persistent_context(tmp_path / "profile")
     page = context.pages[0]
-    log_in(page, site, username, wait_for_worker=True)
+    log_in(page, site, username, worker=True)
     page.goto(site.url + "/offline")
     page.locator(".download-form button[type=submit]").click()
     wait_until(page, "() => OfflineStore.getMeta('download').then((state) => Boolean(state && state.done))")
@@ -91,7 +91,7 @@ def test_a_page_only_visited_while_signed_in_is_edited_offline(
     username, _ = site.sign_up()
     context = phone_context()
     page = context.new_page()
-    log_in(page, site, username, wait_for_worker=True)
+    log_in(page, site, username, worker=True)
     page.goto(site.url + "/wiki/peer-production")
     wait_until(page, SOURCE_SAVED, arg="peer-production")
     saved = head(site, "peer-production")
@@ -115,7 +115,7 @@ def test_a_page_started_offline_opens_while_it_waits_and_exists_once_synced(
     username, _ = site.sign_up()
     context = phone_context()
     page = context.new_page()
-    log_in(page, site, username, wait_for_worker=True)
+    log_in(page, site, username, worker=True)
     page.goto(site.url + "/wiki/style-guide")
     wait_until(page, SOURCE_SAVED, arg="style-guide")
 
@@ -177,7 +177,7 @@ def test_new_page_and_missing_links_keep_the_title_and_offline_pages_name_the_ac
     site.edit(token, slug=None, title="Water point", base_rev=None, body="See [[Well maintenance]].")
     context = phone_context()
     page = context.new_page()
-    log_in(page, site, username, wait_for_worker=True)
+    log_in(page, site, username, worker=True)
 
     page.goto(site.url + "/new?title=Welcome")
     expect(page.locator(".page-exists")).to_contain_text("A page called “Welcome” already exists")

@@ -68,7 +68,7 @@ def test_conflict_notes_stay_while_their_conflicts_are_open_past_one_reply(
         username, _ = site.sign_up()
         _, other = site.sign_up()
         page = phone_context().new_page()
-        log_in(page, site, username, wait_for_worker=True)
+        log_in(page, site, username, worker=True)
         # Three pages another account changes after this phone read them: each edit from the phone conflicts,
         # and each open conflict (its versions whole) is larger than one reply's budget.
         stale = []

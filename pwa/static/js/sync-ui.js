@@ -94,7 +94,7 @@
   // Looked up inside the header, not by id alone: a page saved before issue 11 may still hold a heading
   // with the id "sync-state" (headings' ids are prefixed now), and the indicator would have written into it.
   function shownIndicator() {
-    return document.querySelector(".site-header > .sync-state");
+    return document.querySelector(".site-header > #sync-state");
   }
 
   function indicator() {
