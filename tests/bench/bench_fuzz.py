@@ -15,24 +15,16 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
-from loadgen import NO_LIMITS
+from loadgen import NO_LIMITS, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def schemathesis(url: str, token: str, workdir: Path, checks: str, args: argparse.Namespace) -> tuple[int, str]:
@@ -59,27 +51,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cp-fuzz-") as tmp:
-        port = free_port()
         env = {**os.environ, "COMMONPLACE_MODEL": "hashing", **NO_LIMITS}
-        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data",
-                                   str(Path(tmp) / "data")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(url + "/api/status", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+        with serving(ROOT, Path(tmp) / "data", env) as (url, _):
             token = httpx.post(url + "/api/users", json={"username": "fuzzer", "password": "long enough"}
                                ).json()["token"]
             code, output = schemathesis(url, token, Path(tmp), CHECKS, args)
             _, status_output = schemathesis(url, token, Path(tmp), "status_code_conformance", args)
             alive = httpx.get(url + "/api/status").status_code == 200
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     report = {"examples_per_operation": args.examples, "seed": args.seed, "checks": CHECKS,
               "result": summary(output), "exit_code": code, "server_alive_after": alive,
               "undocumented_status_codes": summary(status_output)["failures"]}

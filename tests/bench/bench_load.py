@@ -36,21 +36,13 @@ from pathlib import Path
 
 import httpx
 import uvloop
-from loadgen import NO_LIMITS
+from loadgen import NO_LIMITS, serving
 from open_loop import make_actors, run_open_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 TLDR = ROOT.parent / "shared" / "data" / "tldr" / "pages.jsonl"
 QUERIES = ["list files", "compress a folder", "network", "git commit", "docker", "find text", "disk usage",
            "copy", "process", "archive"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(sorted_seconds: list[float], q: float) -> float:
@@ -222,27 +214,13 @@ def main() -> None:
         env = {**os.environ, "COMMONPLACE_MODEL": "hashing", **NO_LIMITS}
         subprocess.run([sys.executable, "-m", "server.cli", "import", str(source), "--data", str(data)],
                        cwd=ROOT, env=env, check=True, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data",
-                                   str(data)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(url + "/api/status", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+        with serving(ROOT, data, env) as (url, _):
             if args.open_loop:
                 open_loop(url, args)
                 return
             started = time.perf_counter()
             stats, acked = asyncio.run(run(url, args))
             took = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         history = check_history(data / "commonplace.db", acked)
     requests = sum(len(v) for v in stats.latencies.values())
     report = {"seconds": args.seconds, "readers": args.readers, "editors": args.editors, "pages": args.pages,

@@ -30,13 +30,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from loadgen import NO_LIMITS, free_port
+from loadgen import NO_LIMITS, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 WORDS = ("river stone lantern market harvest copper window garden bridge letter winter signal ledger meadow "
@@ -145,26 +143,6 @@ def wait_for_index(url: str, timeout: float) -> int:
             return 0
         time.sleep(2)
     return pending
-
-
-@contextmanager
-def serving(tree: Path, data: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """`commonplace serve` from `tree` on a free port, until the block ends; yields its URL and process id."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data",
-                               str(data)], cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/api/status", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield url, server.pid
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def run(args: argparse.Namespace, tmp: Path) -> dict:

@@ -7,11 +7,16 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 HOST = "127.0.0.1"
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_summary.lua"
@@ -214,3 +219,24 @@ async def _read_reply(reader: object) -> tuple[int, bytes]:
             if size == 0:
                 break
     return int(status_line.split()[1]), body
+
+
+@contextmanager
+def serving(tree: Path, data: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """`commonplace serve` from `tree` on a free port (waits until it answers), until the block ends; yields its
+    URL and process id. `env` is the whole environment of the server."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data",
+                               str(data)], cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/api/status", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
