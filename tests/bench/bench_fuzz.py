@@ -31,7 +31,7 @@ def schemathesis(url: str, token: str, workdir: Path, checks: str, args: argpars
     argv = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/schema/openapi.json", "--checks", checks,
             "--max-examples", str(args.examples), "--max-time", str(args.max_time), "--seed", str(args.seed),
             "--header", f"Authorization: Bearer {token}", "--exclude-method", "DELETE", "--generation-database",
-            "none", "--no-color", "--workers", "2", "--request-timeout", "10", "--continue-on-failure"]
+            "none", "--no-color", "--workers", "1", "--request-timeout", "10", "--continue-on-failure"]
     done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=args.max_time * 2 + 300)
     return done.returncode, done.stdout + done.stderr
 
