@@ -13,6 +13,7 @@ from typing import Any
 import apsw
 import numpy as np
 
+from search import tokenizer
 from search.index import VEC_TABLE, from_blob, vec_table_exists
 from search.signbits import SignBits
 from server.db import Conn
@@ -41,8 +42,8 @@ MAX_QUERY_WORDS = 24
 # chunks this halves the slowest word searches (p95 39 -> 19 ms of CPU); a collection of SciFact's 10k chunks is
 # rarely pruned (tests/bench/README.md).
 POSTINGS_BUDGET = 30_000
-# The tokenizer of chunks_fts (server/migrations.py, migration 2), to count postings the way the index keeps them.
-FTS_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])
+# The tokenizer of chunks_fts (server/migrations.py, migration 8), to count postings the way the index keeps them.
+FTS_TOKENIZER = (tokenizer.NAME, ["porter", "unicode61", "remove_diacritics", "2"])
 
 
 @dataclass
@@ -53,14 +54,29 @@ class Hit:
 
 
 def query_words(query: str) -> list[str]:
-    """The query's distinct words, lower-cased, without stopwords (unless there is nothing else)."""
-    words = list(dict.fromkeys(_WORD.findall(query.lower())))
+    """The query's distinct words, lower-cased, without stopwords (unless there is nothing else).
+
+    A run of CJK characters gives its overlapping pairs, as the index keeps it (search/tokenizer.py), so that
+    "数据库备份" looks for any of 数据, 据库, 库备, 备份 rather than for the whole run.
+    """
+    words: list[str] = []
+    for is_cjk, piece in tokenizer.split_runs(query.lower()):
+        words.extend(tokenizer.bigrams(piece) if is_cjk else _WORD.findall(piece))
+    words = list(dict.fromkeys(words))
     return ([w for w in words if w not in STOPWORDS] or words)[:MAX_QUERY_WORDS]
 
 
+def _is_lone_cjk(word: str) -> bool:
+    return len(word) == 1 and tokenizer.CJK_RUN.fullmatch(word) is not None
+
+
 def fts_query(words: list[str] | str) -> str:
-    """Any of the words, each quoted so FTS5 syntax in the query is taken literally."""
-    return " OR ".join(f'"{w}"' for w in (query_words(words) if isinstance(words, str) else words))
+    """Any of the words, each quoted so FTS5 syntax in the query is taken literally.
+
+    A lone CJK character is asked as a prefix: the index holds it inside the pairs that start with it.
+    """
+    words = query_words(words) if isinstance(words, str) else words
+    return " OR ".join(f'"{w}"*' if _is_lone_cjk(w) else f'"{w}"' for w in words)
 
 
 def within_budget(words: list[str], postings: dict[str, int], budget: int = POSTINGS_BUDGET) -> list[str]:
@@ -76,12 +92,17 @@ def within_budget(words: list[str], postings: dict[str, int], budget: int = POST
 
 
 def word_postings(conn: Conn, words: list[str]) -> dict[str, int]:
-    """How many chunks hold each word, as FTS5 keeps it (stemmed); a word of several tokens sums them."""
+    """How many chunks hold each word, as FTS5 keeps it (stemmed, CJK in pairs); a word of several tokens sums
+    them, and a lone CJK character (asked as a prefix) sums the pairs that start with it."""
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
-    tokenizer = conn.fts5_tokenizer(*FTS_TOKENIZER)
+    split = conn.fts5_tokenizer(*FTS_TOKENIZER)
     out = {}
     for word in words:
-        tokens = {t[2] for t in tokenizer(word.encode(), apsw.FTS5_TOKENIZE_QUERY, None)}
+        if _is_lone_cjk(word):
+            out[word] = sum(row["doc"] for row in conn.execute(
+                "SELECT doc FROM temp.chunks_vocab WHERE term >= ? AND term < ?", (word, chr(ord(word) + 1))))
+            continue
+        tokens = {t[2] for t in split(word.encode(), apsw.FTS5_TOKENIZE_QUERY, None)}
         out[word] = sum(row["doc"] for t in tokens for row in conn.execute(
             "SELECT doc FROM temp.chunks_vocab WHERE term = ?", (t,)))
     return out

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import apsw
 import sqlite_vec
 
+from search import tokenizer
 from server.migrations import migrate
 
 T = TypeVar("T")
@@ -27,13 +28,14 @@ def dict_row(cursor: apsw.Cursor, row: tuple) -> dict[str, Any]:
 
 
 def connect(path: Path, readonly: bool = False) -> apsw.Connection:
-    """Open a connection with the pragmas every connection needs and sqlite-vec loaded."""
+    """Open a connection with the pragmas every connection needs, sqlite-vec loaded and the word tokenizer known."""
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
     conn = apsw.Connection(str(path), flags=flags)
     conn.set_busy_timeout(10_000)
     conn.enable_load_extension(True)
     conn.load_extension(sqlite_vec.loadable_path())
     conn.enable_load_extension(False)
+    tokenizer.register(conn)  # chunks_fts uses it (migration 8): every read, write and trigger needs it
     conn.row_trace = dict_row
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:

@@ -202,6 +202,16 @@ MIGRATIONS: list[str | Callable[[apsw.Connection], None]] = [
     # 7: each page's title skeleton (server/confusables.py), so that a new title that reads like an existing
     # page's is found by one index look-up (issue 11 item 12).
     _add_title_skeletons,
+    # 8: the word index cuts runs of CJK characters into overlapping pairs (search/tokenizer.py, registered on
+    # every connection by server/db.py), so a Chinese or Japanese word inside a sentence is found (issue 12 item 6).
+    # Still an external-content table over chunks; the triggers of migration 2 name it and keep working.
+    """
+    DROP TABLE chunks_fts;
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, content='chunks', content_rowid='id', tokenize='cjk_bigrams porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild');
+    """,
 ]
 
 
