@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import ClientException, NotFoundException
 
+from search.coverage import recent_coverage
 from search.service import SearchService
 from server import pages
 from server.db import Database
@@ -42,8 +43,9 @@ class PageApiController(Controller):
 
     @get("/status", sync_to_thread=True)
     def get_status(self, db: Database, search: SearchService) -> dict[str, Any]:
-        """Health and counts: pages, revisions, and the search index (pages pending, chunks, model)."""
-        return {**db.read(pages.counts), "index": search.status()}
+        """Health and counts: pages, revisions, and the search index (pages pending, chunks, model, and
+        `coverage`: how many pages word search and search by meaning cover right now)."""
+        return {**db.read(pages.counts), "index": {**search.status(), "coverage": recent_coverage(db)}}
 
     @get("/pages/{slug:str}", sync_to_thread=True, raises=[NotFoundException])
     def get_page(self, request: Request, db: Database, slug: str, fields: str = "") -> Response[dict[str, Any]]:
