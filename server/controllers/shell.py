@@ -13,6 +13,7 @@ from litestar import Controller, Request, Response, get
 from litestar.exceptions import ClientException
 from litestar.response import File
 
+from search.coverage import describe, recent_coverage
 from search.service import SearchService
 from server.compression import chosen_encoding
 from server.controllers.api_search import check_query
@@ -29,6 +30,14 @@ WORKER_FILES = ("js/slugs.js",)
 # The service worker's version changes whenever any of these change, so readers get the new shell.
 SHELL_TEMPLATES = ("base.html", "offline.html", "offline_page.html", "offline_edit.html", "new.html")
 _STATIC_CALL = re.compile(r"""static\('([^']+)'\)""")
+
+
+def unknown_words(query: str, corrected: str | None) -> list[str]:
+    """The words of `query` that its correction replaced, to say plainly which words no page has."""
+    if not corrected:
+        return []
+    kept = {word.casefold() for word in corrected.split()}
+    return [word for word in dict.fromkeys(query.split()) if word.casefold() not in kept]
 
 
 def shell_files() -> list[str]:
@@ -114,5 +123,9 @@ class ShellController(Controller):
             return html_response(request, "search.html", status_code=400, query=query[:50], results=[],
                                  error=exc.detail)
         found = search.search(query, 20, mode) if query else {"results": [], "took_ms": 0}
+        cover = describe(recent_coverage(search.db), meaning_available=search.embedder.error is None)
         return html_response(request, "search.html", query=query, results=found["results"],
-                             notice=found.get("notice"), took_ms=found["took_ms"])
+                             notice=found.get("notice"), took_ms=found["took_ms"], coverage=cover,
+                             no_good_match=bool(found.get("no_good_match")),
+                             corrected_query=found.get("corrected_query"),
+                             unknown_words=unknown_words(query, found.get("corrected_query")))
