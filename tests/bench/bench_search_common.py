@@ -7,6 +7,7 @@ import it. Everything that writes pages goes through the project's one write pat
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -254,7 +256,25 @@ def checkpoint(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+@contextmanager
+def build_lock(name: str):
+    """One builder of a cached index at a time: a second one waits, then finds the first one's result (before,
+    it deleted the other's half-built file as an old build and started again)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build_scifact(model: str = DEFAULT_MODEL, rebuild: bool = False, log=print) -> tuple[Path, dict]:
+    with build_lock("scifact"):
+        return _build_scifact(model, rebuild, log)
+
+
+def _build_scifact(model: str, rebuild: bool, log) -> tuple[Path, dict]:
     """The SciFact corpus imported and indexed with `model`; cached under results/ (key: model + index code).
 
     Returns (database path, build info with `slug_to_doc`). The database is built under a temporary name and

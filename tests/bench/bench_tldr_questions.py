@@ -63,6 +63,11 @@ def tldr_paths(model: str) -> tuple[Path, Path]:
 
 
 def build_tldr(model: str, rebuild: bool = False, log=print) -> tuple[Path, dict]:
+    with common.build_lock("tldr"):
+        return _build_tldr(model, rebuild, log)
+
+
+def _build_tldr(model: str, rebuild: bool, log) -> tuple[Path, dict]:
     """All tldr pages imported as `commonplace import` does and indexed with `model`; cached under results/."""
     from search.embedder import LazyEmbedder
     from search.indexer import Indexer
