@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from search import index, ranking
+from search import index, judge, language, ranking, spelling
 from search.embedder import LazyEmbedder
 from search.indexer import Indexer
 from search.signbits import SignBits
@@ -17,7 +17,6 @@ SNIPPET_CHARS = 200
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 50
 _WORD = re.compile(r"\w+", re.UNICODE)
-_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-lexical")
 
 
 def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
@@ -41,6 +40,8 @@ class SearchService:
         self.embedder = LazyEmbedder(model)
         self.indexer = Indexer(db, self.embedder)
         self.bits = SignBits(db)
+        self.vocabulary = spelling.Vocabulary()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-lexical")
 
     def start(self) -> None:
         self.embedder.start()
@@ -49,6 +50,7 @@ class SearchService:
     def stop(self) -> None:
         self.indexer.stop()
         self.bits.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def notice(self) -> str | None:
@@ -71,36 +73,61 @@ class SearchService:
                 "last_error": self.db.read(index.last_error)}
 
     def search(self, query: str, limit: int = 10, mode: str = "hybrid") -> dict[str, Any]:
+        """The reply of /api/search: results, the mode used, and what the reader should know about them.
+
+        The mode is decided once: meaning needs a loaded model, a query in English (search/language.py) and
+        words; otherwise the word search answers and `notice` says why. A word that no page holds is replaced by
+        its closest word that pages hold (`corrected_query`), and a weak best answer sets `no_good_match`.
+        """
         started = time.perf_counter()
         query = " ".join(query.split())[:MAX_QUERY_CHARS]
         limit = max(1, min(limit, MAX_LIMIT))
-        model = self.embedder.get(timeout=0) if self.embedder.ready and mode != "lexical" else None
-        has_words = bool(_WORD.search(query))
-        notice = None
-        if model is not None and has_words and mode == "hybrid":
+        reply: dict[str, Any] = {"results": [], "mode": mode, "no_good_match": False}
+        if not _WORD.search(query):
+            return {**reply, "took_ms": round((time.perf_counter() - started) * 1000, 2)}
+        corrected = self.db.read(spelling.correct, query, self.vocabulary)
+        text = corrected or query
+        english = language.meaning_applies(text)
+        model = self.embedder.get(timeout=0) if self.embedder.ready and mode != "lexical" and english else None
+        found = self._rank(text, limit, mode if model is not None else "lexical", model)
+        rows = self.db.read(ranking.describe, found.hits)
+        reply["results"] = [{"slug": r["slug"], "title": r["title"], "snippet": make_snippet(r["text"], text),
+                             "score": r["score"]} for r in rows]
+        reply["mode"] = found.mode
+        reply["no_good_match"] = judge.no_good_match(found)
+        if corrected:
+            reply["corrected_query"] = corrected
+        if not english:
+            reply["language"] = "other"
+        notice = (language.OTHER_LANGUAGE_NOTICE if not english and mode != "lexical" else None) or found.notice
+        if notice or (found.mode != mode and mode != "lexical"):
+            reply["notice"] = notice or self.notice
+        reply["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return reply
+
+    def _rank(self, text: str, limit: int, mode: str, model) -> judge.Found:
+        """Pages for `text` in `mode` (which needs `model` unless lexical), with the evidence for the judge."""
+        if mode == "lexical":
+            lexical = self.db.read(ranking.lexical_pages, text)
+            return judge.Found("lexical", lexical[:limit], lexical=lexical, words=ranking.query_words(text))
+        if mode == "hybrid":
             # The word search runs while the model embeds the query: both release the GIL, so on two cores a
             # hybrid query costs about the slower of the two rather than their sum.
-            lexical = _LEXICAL_POOL.submit(self.db.read, ranking.lexical_pages, query)
-            vector = model.encode_query(query)
+            pending = self._pool.submit(self.db.read, ranking.lexical_pages, text)
+            vector = model.encode_query(text)
             semantic = self.db.read(ranking.semantic_pages, vector, self.bits)
-            used, hits = mode, ranking.fuse(lexical.result(), semantic)[:limit]
+            lexical = pending.result()
+            hits = ranking.fuse(lexical, semantic)[:limit]
             notice = self._rebuild_notice(len(semantic), limit, "results lean on word matches")
-        else:
-            vector = model.encode_query(query) if model is not None and has_words else None
-            used = mode if vector is not None or mode == "lexical" else "lexical"
-            hits = self.db.read(ranking.rank_pages, query, vector, used, limit, self.bits) if query else []
-            if used == "semantic":
-                notice = self._rebuild_notice(len(hits), limit, "showing word matches")
-                if notice:
-                    used, hits = "lexical", self.db.read(ranking.rank_pages, query, None, "lexical", limit, self.bits)
-        rows = self.db.read(ranking.describe, hits)
-        results = [{"slug": r["slug"], "title": r["title"], "snippet": make_snippet(r["text"], query),
-                    "score": r["score"]} for r in rows]
-        reply: dict[str, Any] = {"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 2),
-                                 "mode": used}
-        if notice or used != mode:
-            reply["notice"] = notice or self.notice
-        return reply
+            return judge.Found("hybrid", hits, lexical=lexical, semantic=semantic, words=ranking.query_words(text),
+                               notice=notice)
+        semantic = self.db.read(ranking.semantic_pages, model.encode_query(text), self.bits)
+        notice = self._rebuild_notice(len(semantic[:limit]), limit, "showing word matches")
+        if notice:
+            found = self._rank(text, limit, "lexical", None)
+            found.notice = notice
+            return found
+        return judge.Found("semantic", semantic[:limit], semantic=semantic, words=ranking.query_words(text))
 
     def _rebuild_notice(self, found: int, limit: int, meanwhile: str) -> str | None:
         """Said while chunks wait for their vectors, as after a model switch (issue 11, item 13: semantic search
