@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import math
+import random
 import re
 import shutil
 import statistics
@@ -154,8 +155,13 @@ def tldr_slugs() -> list[dict]:
 # Rankers.
 
 
-def project_rankings(db_path: Path, model: str, queries: list[str]) -> dict[str, list[dict]]:
-    """Each mode's answers through `SearchService.search` (as `/api/search`), on a copy of the cached database."""
+def project_rankings(db_path: Path, model: str, queries: list[str], typo_queries: list[str]) -> dict[str, list[dict]]:
+    """Each mode's answers through `SearchService.search` (as `/api/search`), on a copy of the cached database.
+
+    Also the queries with one typo each (`typo_queries`), in hybrid and lexical mode, with the spelling
+    correction on (`typos_hybrid`, `typos_lexical`) and off (`typos_hybrid_uncorrected`).
+    """
+    from search import spelling
     from search.service import SearchService
     from server.db import Database
 
@@ -172,18 +178,63 @@ def project_rankings(db_path: Path, model: str, queries: list[str]) -> dict[str,
             if service.bits._thread is not None:
                 service.bits._thread.join()
             out: dict[str, list[dict]] = {}
-            for mode in MODES:
-                replies = []
-                for query in queries:
-                    reply = service.search(query, 10, mode)
-                    if reply["mode"] != mode:
-                        raise RuntimeError(f"{mode} answered as {reply['mode']}: {reply.get('notice')}")
-                    replies.append(reply)
-                out[mode] = replies
+            runs = [(mode, mode, queries) for mode in MODES]
+            runs += [("typos_hybrid", "hybrid", typo_queries), ("typos_lexical", "lexical", typo_queries)]
+            for name, mode, texts in runs:
+                out[name] = [service.search(query, 10, mode) for query in texts]
+                wrong = [r for r in out[name] if r["mode"] != mode and r.get("language") != "other"]
+                if wrong:
+                    raise RuntimeError(f"{mode} answered as {wrong[0]['mode']}: {wrong[0].get('notice')}")
+            correct, spelling.correct = spelling.correct, lambda *args: None
+            try:
+                out["typos_hybrid_uncorrected"] = [service.search(query, 10, "hybrid") for query in typo_queries]
+            finally:
+                spelling.correct = correct
         finally:
             service.stop()
             db.close()
     return out
+
+
+def inject_typo(query: str, rng: random.Random) -> str:
+    """One typo in one word of four letters or more that is not a stopword: two neighbours swapped, a letter
+    dropped, doubled or changed to a neighbour on the keyboard (the word is picked at random, seeded)."""
+    from search.ranking import STOPWORDS
+
+    words = [m for m in re.finditer(r"[A-Za-z]{4,}", query) if m.group().lower() not in STOPWORDS]
+    if not words:
+        return query
+    match = rng.choice(words)
+    word, i = match.group(), rng.randrange(1, len(match.group()) - 1)
+    kind = rng.choice(("swap", "drop", "double", "change"))
+    if kind == "swap":
+        typo = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    elif kind == "drop":
+        typo = word[:i] + word[i + 1:]
+    elif kind == "double":
+        typo = word[:i] + word[i] + word[i:]
+    else:
+        row = next((r for r in KEYBOARD if word[i].lower() in r), "")
+        at = row.find(word[i].lower())
+        typo = word[:i] + (row[at - 1] if at > 0 else row[at + 1:at + 2] or "x") + word[i + 1:]
+    return query[:match.start()] + typo + query[match.end():]
+
+
+KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+TYPO_EXAMPLES = {"histroy": "history", "grpe": "grep", "dokcer compose": "docker-compose"}
+
+
+def no_good_match_figures(replies: list[dict], answerable: int) -> dict:
+    """Precision and recall of `no_good_match` as a detector of the unanswerable questions (listed after the
+    answerable ones)."""
+    flagged = [bool(r.get("no_good_match")) for r in replies]
+    true_pos = sum(flagged[answerable:])
+    false_pos = sum(flagged[:answerable])
+    unanswerable = len(replies) - answerable
+    return {"precision": round(true_pos / (true_pos + false_pos), 4) if true_pos + false_pos else None,
+            "recall": round(true_pos / unanswerable, 4) if unanswerable else None,
+            "flagged_unanswerable": true_pos, "flagged_answerable": false_pos,
+            "answerable": answerable, "unanswerable": unanswerable}
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -329,6 +380,26 @@ def breakdown(ranked: list[list[str]], questions: list[dict], field: str) -> dic
     return out
 
 
+def typo_figures(replies: dict[str, list[dict]], questions: list[dict], typo_queries: list[str]) -> dict:
+    """Share of questions that still find a judged page in the top 10 with one typo each, and the examples."""
+    def share(name: str) -> float:
+        hits = [any(r["slug"] in q["relevant"] for r in reply["results"][:10])
+                for reply, q in zip(replies[name], questions, strict=False)]
+        return round(statistics.fmean(hits), 4)
+
+    n = len(questions)
+    examples = {query: tuple(slug in [r["slug"] for r in replies[name][n + i]["results"][:3]]
+                             for name in ("typos_hybrid", "typos_lexical"))
+                for i, (query, slug) in enumerate(TYPO_EXAMPLES.items())}
+    shares = {"hybrid, no typo": "hybrid", "hybrid, typo, corrected": "typos_hybrid",
+              "hybrid, typo, no correction": "typos_hybrid_uncorrected", "lexical, no typo": "lexical",
+              "lexical, typo, corrected": "typos_lexical"}
+    return {"share_in_top_10": {label: share(name) for label, name in shares.items()},
+            "corrected": sum("corrected_query" in r for r in replies["typos_hybrid"][:n]),
+            "typo_queries": dict(zip([q["id"] for q in questions], typo_queries, strict=True)),
+            "examples": examples}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=common.DEFAULT_MODEL)
@@ -354,9 +425,13 @@ def main() -> int:
     if missing:
         raise SystemExit(f"judged slugs that are not tldr pages: {missing}")
 
+    rng = random.Random(12)
+    typo_queries = [inject_typo(q["query"], rng) for q in questions]
     started = time.perf_counter()
-    replies = project_rankings(db_path, args.model, [q["query"] for q in questions + unanswerable])
+    replies = project_rankings(db_path, args.model, [q["query"] for q in questions + unanswerable],
+                               typo_queries + list(TYPO_EXAMPLES))
     project_s = time.perf_counter() - started
+    typos = typo_figures(replies, questions, typo_queries)
     ranked = {mode: [[r["slug"] for r in reply["results"]] for reply in replies[mode][: len(questions)]]
               for mode in MODES}
     top_scores = {mode: {"answerable": [reply["results"][0]["score"] if reply["results"] else None
@@ -387,6 +462,8 @@ def main() -> int:
         "by_kind": {name: breakdown(r, questions, "kind") for name, r in ranked.items()},
         "by_platform": {name: breakdown(r, questions, "platform") for name, r in ranked.items()},
         "top_scores": top_scores,
+        "no_good_match": {mode: no_good_match_figures(replies[mode], len(questions)) for mode in MODES},
+        "typos": typos,
         "offline": offline_note or "run: offline_and = offline-search.js options; offline_or = same with OR",
         "project_search_s": round(project_s, 1),
         "rankings": {name: {q["id"]: r for q, r in zip(questions, rs, strict=True)} for name, rs in ranked.items()},
@@ -400,6 +477,15 @@ def main() -> int:
               f"{f['no_result']:6d}   {folds.get('0', 0):.4f} / {folds.get('1', 0):.4f}")
     if offline_note:
         print(f"  offline MiniSearch: {offline_note}")
+    print("  no_good_match as a detector of the 50 unanswerable questions (precision / recall):")
+    for mode, f in result["no_good_match"].items():
+        print(f"    {mode:9s} {f['precision']} / {f['recall']}  ({f['flagged_unanswerable']} of {f['unanswerable']} "
+              f"unanswerable flagged, {f['flagged_answerable']} of {f['answerable']} answerable)")
+    print("  one typo per question, share with a judged page in the top 10:")
+    for name, share in typos["share_in_top_10"].items():
+        print(f"    {name:28s} {share:.4f}")
+    found = [f"{q!r} {'yes' if a else 'NO'}/{'yes' if b else 'NO'}" for q, (a, b) in typos["examples"].items()]
+    print("  typo examples in the top 3 (hybrid / lexical): " + ", ".join(found))
     if not args.no_diagnosis:
         print("  word search versus plain BM25, one difference at a time (nDCG@10):")
         result["lexical_diagnosis"] = lexical_diagnosis(db_path, pages, questions)
