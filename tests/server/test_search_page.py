@@ -144,3 +144,10 @@ def test_a_real_server_says_how_much_of_the_wiki_search_by_meaning_covers(tmp_pa
             holder.execute("ROLLBACK")
         holder.close()
         stop_server(server)
+
+
+def test_the_corrected_query_and_unknown_words_are_escaped(reply_client: Any) -> None:
+    reply_client.reply = {"corrected_query": "<b>docker</b>"}
+    page = main_html(reply_client, "<i>dokcer</i>")
+    assert "<b>" not in page and "<i>" not in page
+    assert "“&lt;i&gt;dokcer&lt;/i&gt;”" in page and "“&lt;b&gt;docker&lt;/b&gt;”" in page
