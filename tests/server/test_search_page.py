@@ -99,6 +99,13 @@ def test_the_notice_is_shown_as_before(reply_client: Any) -> None:
     assert '<p class="notice" role="status">This query is not in English: showing word matches only.</p>' in page
 
 
+def test_a_typo_is_corrected_on_the_page_by_the_real_search(client: TestClient) -> None:
+    wait_for_index(lambda: client.get("/api/status").json())
+    page = main_html(client, "conflcit")
+    assert "No page has the word “conflcit”; showing results for <strong>“conflict”</strong>." in page
+    assert "<mark>conflict</mark>" in page
+
+
 def write_pages(data: Path, titles: list[str]) -> None:
     """Pages indexed for words while no model was ready, and one of them given its vectors since."""
     db = Database(Settings(data=data).db_path)
