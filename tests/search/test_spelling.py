@@ -12,6 +12,7 @@ PAGES = {
     "Grep": "Search for a pattern in files. Grep prints matching lines of text files.",
     "Docker compose": "Run and manage applications of several docker containers with compose files.",
     "Historian notes": "Notes kept by a historian about history and old maps.",
+    "Make": "Make builds programs; read the makefile to see what make will do.",
 }
 
 
@@ -51,3 +52,9 @@ def test_a_word_the_commons_holds_is_never_corrected(client: TestClient) -> None
     reply = client.get("/api/search", params={"q": "historian grep"}).json()
     assert "corrected_query" not in reply
     assert reply["results"][0]["slug"] in {"historian-notes", "historian-notes-again"}
+
+
+def test_ordinary_english_words_the_commons_lacks_are_not_taken_for_typos(client: TestClient) -> None:
+    commons(client)
+    reply = client.get("/api/search", params={"q": "how do i bake sourdough bread"}).json()
+    assert "corrected_query" not in reply  # "bake" is not a typo of "make", nor "bread" of "read"
