@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from search.ranking import Hit
+import apsw
+
+from search.ranking import FTS_TOKENIZER, Hit
+from server.db import Conn
 
 # all-MiniLM-L6-v2 cosine of the best passage: median 0.59 for answerable questions, 0.29 for unanswerable ones.
 SEMANTIC_FLOOR = 0.40
+# Without meaning (no model, or a query not in English): the best page must hold this share of the query's words.
+WORD_SHARE_FLOOR = 0.5
 
 
 @dataclass
@@ -26,9 +31,25 @@ class Found:
     notice: str | None = None
 
 
-def no_good_match(found: Found) -> bool:
+def no_good_match(conn: Conn, found: Found) -> bool:
+    """By meaning when it ranked; by words otherwise: the best page holds fewer than half of the query's words."""
     if not found.hits:
         return True
     if found.semantic:
         return max(h.score for h in found.semantic) < SEMANTIC_FLOOR
-    return False
+    return word_share(conn, found.words, found.hits[0].chunk_id) < WORD_SHARE_FLOOR
+
+
+def word_share(conn: Conn, words: list[str], chunk_id: int) -> float:
+    """The share of `words` that the chunk holds, compared as the word index keeps them (stemmed, CJK pieces)."""
+    row = next(iter(conn.execute("SELECT text FROM chunks WHERE id = ?", (chunk_id,))), None)
+    if not words or row is None:
+        return 0.0
+    tokenize = conn.fts5_tokenizer(*FTS_TOKENIZER)
+
+    def tokens(text: str, reason: int) -> set[str]:
+        return {t[2] for t in tokenize(text.encode("utf-8", "surrogatepass"), reason, None)}
+
+    held = tokens(row["text"], apsw.FTS5_TOKENIZE_DOCUMENT)
+    found = [w for w in words if (wanted := tokens(w, apsw.FTS5_TOKENIZE_QUERY)) and wanted <= held]
+    return len(found) / len(words)

@@ -94,7 +94,7 @@ class SearchService:
         reply["results"] = [{"slug": r["slug"], "title": r["title"], "snippet": make_snippet(r["text"], text),
                              "score": r["score"]} for r in rows]
         reply["mode"] = found.mode
-        reply["no_good_match"] = judge.no_good_match(found)
+        reply["no_good_match"] = self.db.read(judge.no_good_match, found)
         if corrected:
             reply["corrected_query"] = corrected
         if not english:
