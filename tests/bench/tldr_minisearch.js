@@ -4,9 +4,9 @@
 //     node tldr_minisearch.js pwa/vendor/minisearch.js pwa/static/js/offline-search.js input.json
 //
 // input.json: {"docs": [{id, title, text}], "queries": ["..."], "variants": {name: spec}} ("variants" optional).
-// Prints {"options", "shipped": [[id, ...]], "signals": [{...}], "and": [...], "or": [...], "variants": {...}}
-// with the first 10 ids of each query's results:
-// - shipped: offline-search.js's own ranking (its `rank`, as the phone calls it);
+// Prints {"options", "shipped": [[id, ...]], "ms": [...], "signals": [{...}], "and": [...], "or": [...],
+// "variants": {...}} with the first 10 ids of each query's results:
+// - shipped: offline-search.js's own ranking (its `rank`, as the phone calls it); ms: each query's time in it;
 // - signals: per query, what the "no good match" rule can look at: the share of the query's words the first
 //   page holds (`share`, the shipped rule's input), the same counting exact word matches only (`exact_share`),
 //   the share weighted by how rare each word is (`idf_share`), the first score (`score`; `strength`: in units
@@ -39,9 +39,15 @@ function oldShape() {
   const options = vm.runInNewContext("(" + match[1] + ")");
   const index = new MiniSearch(options);
   index.addAll(input.docs);
-  const and = input.queries.map((q) => top(index.search(q)));
+  const ms = [];
+  const and = input.queries.map((q) => {
+    const started = process.hrtime.bigint();
+    const results = index.search(q);
+    ms.push(Number(process.hrtime.bigint() - started) / 1e6);
+    return top(results);
+  });
   return {
-    options: options.searchOptions, shipped: and, and: and,
+    options: options.searchOptions, shipped: and, ms: ms, and: and,
     or: input.queries.map((q) => top(index.search(q, { combineWith: "OR" }))),
   };
 }
@@ -68,8 +74,11 @@ function newShape(offline) {
   const idf = (word) => Math.log(1 + (n - documentFrequency(index, word) + 0.5) / (documentFrequency(index, word) + 0.5));
   const shipped = [];
   const signals = [];
+  const ms = [];
   for (const query of input.queries) {
+    const started = process.hrtime.bigint();
     const ranked = offline.rank(index, query);
+    ms.push(Number(process.hrtime.bigint() - started) / 1e6);
     shipped.push(top(ranked.results));
     const first = ranked.results[0];
     const held = (word) => first && first.queryTerms.indexOf(word) >= 0;
@@ -91,7 +100,7 @@ function newShape(offline) {
     const options = searchOptions(spec);
     variants[name] = input.queries.map((q) => top(offline.rank(index, q, options).results));
   }
-  return { shipped: shipped, signals: signals, and: plain("AND"), or: plain("OR"), variants: variants };
+  return { shipped: shipped, ms: ms, signals: signals, and: plain("AND"), or: plain("OR"), variants: variants };
 }
 
 const offline = /module\.exports = /.test(source) ? require(path.resolve(offlineSearchPath)) : null;
