@@ -71,7 +71,10 @@ function documentFrequency(index, word) {
 function newShape(offline) {
   const index = offline.createIndex(input.docs);
   const n = index.documentCount;
-  const idf = (word) => Math.log(1 + (n - documentFrequency(index, word) + 0.5) / (documentFrequency(index, word) + 0.5));
+  const idf = (word) => {
+    const df = documentFrequency(index, word);
+    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
+  };
   const shipped = [];
   const signals = [];
   const ms = [];

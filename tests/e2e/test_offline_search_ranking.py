@@ -64,8 +64,11 @@ def test_offline_search_ranks_questions_and_says_when_nothing_matched_well(
     search_offline(page, server, "How long should the tea leaves steep in clean water?")
     results = page.locator("ol.results li a")
     expect(results.first).to_have_text("Brewing tea")
+    # A snippet is the page's first words, never its table of contents.
+    expect(page.locator("ol.results .snippet", has_text="Contents")).to_have_count(0)
     expect(page.locator("ol.results a", has_text="Storing rainwater")).to_be_visible()
     expect(page.locator(".no-good-match")).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "offline-results-360.png"), full_page=True)
 
     search_offline(page, server, "quantum giraffe ballet on water")
     note = page.locator("p.notice.no-good-match[role=status]")

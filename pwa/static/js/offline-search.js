@@ -73,8 +73,11 @@
     return (kept.length ? kept : all).slice(0, MAX_QUERY_WORDS);
   }
 
+  // A page's text without its table of contents (server/render.py's nav.toc): the headings are in the text
+  // already, and a snippet should start with the page's first words, not "Contents …".
   function plainText(html) {
-    return html.replace(/<[^>]*>/g, " ").replace(/&[#a-z0-9]+;/gi, " ").replace(/\s+/g, " ").trim();
+    return html.replace(/<nav class="toc"[\s\S]*?<\/nav>/g, " ").replace(/<[^>]*>/g, " ")
+      .replace(/&[#a-z0-9]+;/gi, " ").replace(/\s+/g, " ").trim();
   }
 
   // Measured on the tldr development set and SciFact train (tests/bench/bench_offline_search.py): prefix
