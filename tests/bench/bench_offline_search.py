@@ -63,9 +63,10 @@ def tldr_docs() -> list[dict]:
     from server.render import render
 
     tag, entity = re.compile(r"<[^>]*>"), re.compile(r"&[#a-z0-9]+;", re.IGNORECASE)
+    toc = re.compile(r'<nav class="toc".*?</nav>', re.DOTALL)  # tldr pages have none; the phone drops it
     docs = []
     for page in tldr.tldr_slugs():
-        html = render(page["body"], page["title"])[0]
+        html = toc.sub(" ", render(page["body"], page["title"])[0])
         docs.append({"id": page["slug"], "title": page["title"],
                      "text": " ".join(entity.sub(" ", tag.sub(" ", html)).split())})
     return docs
