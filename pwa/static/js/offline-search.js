@@ -3,7 +3,7 @@
 //
 // It ranks, it does not filter (issue #12): any of the query's words may match (MiniSearch's OR, whose score
 // already counts how many of the words a page holds), the words the server leaves out of a query are left out
-// here too (STOPWORDS, the list of search/ranking.py; tests/search/test_offline_stopwords.py keeps them equal),
+// here too (STOPWORDS, the list of search/ranking.py; tests/search/test_offline_search.py keeps them equal),
 // a title counts more than the text, and a page whose title is the query comes first. Runs of Chinese, Japanese
 // or Korean characters are split into overlapping two-character words, as the server splits them, so a
 // two-character word inside a sentence is found. When the best page holds too few of the query's words, the
