@@ -7,10 +7,11 @@ it) over the 7,425 tldr pages (as the phone indexes them: the rendered page as p
 (5,183 abstracts), and scored with nDCG@10 on the tldr development set (`questions/tldr_dev.jsonl`) and SciFact
 train (809 queries), with each query's time in node (p50/p95). "before" is the file as shipped before issue 12
 (`BEFORE`, combineWith "AND"), read from git. Also: the share of questions with no result, variants of the
-prefix/fuzzy/title options (one change at a time), and the "no good match" flag on the development set plus
-`questions/tldr_unanswerable.jsonl` (50 questions no page answers): precision and recall for "unanswerable", for
-the shipped rule and for the best threshold of each signal, that threshold also chosen on one fold and scored on
-the other.
+prefix/fuzzy/title options (one change at a time), the share of questions that still find a judged page in the
+top 10 with one typo each (`bench_tldr_questions.inject_typo`, same seed), and the "no good match" flag on the
+development set plus `questions/tldr_unanswerable.jsonl` (50 questions no page answers): precision and recall for
+"unanswerable", for the shipped rule and for the best threshold of each signal, that threshold also chosen on one
+fold and scored on the other.
 Writes results/offline_search.json.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -40,6 +42,7 @@ VARIANTS = {
     "no prefix or fuzzy": {"prefix": 0, "fuzzy": 0},
     "title boost 0.5": {"title": 0.5}, "title boost 2": {"title": 2}, "title boost 3 (before)": {"title": 3},
     "AND (same words)": {"combineWith": "AND"},
+    "fuzzy 0.3": {"fuzzy_ratio": 0.3}, "fuzzy 5+, 0.3": {"fuzzy": 5, "fuzzy_ratio": 0.3},
 }
 SIGNALS = ("share", "exact_share", "idf_share", "score", "strength")
 
@@ -136,21 +139,32 @@ def main() -> int:
         questions = common.read_jsonl(tldr.DEV)
         unanswerable = common.read_jsonl(tldr.UNANSWERABLE)
         docs = tldr_docs()
-        queries = [q["query"] for q in questions + unanswerable]
+        rng = random.Random(12)  # the typos of bench_tldr_questions.py: one per question, same seed
+        typos = [tldr.inject_typo(q["query"], rng) for q in questions]
+        queries = [q["query"] for q in questions + unanswerable] + typos
         relevant = [q["relevant"] for q in questions]
         started = time.perf_counter()
         now = run_node(OFFLINE_SEARCH, docs, queries, None if args.no_variants else VARIANTS)
         old = run_node(before, docs, [q["query"] for q in questions])
-        n = len(questions)
+        n, m = len(questions), len(questions) + len(unanswerable)
         rows = {"before (AND, as shipped)": old["shipped"], "before, with OR": old["or"],
                 "after (shipped)": now["shipped"][:n],
                 **{f"  {name}": ranked[:n] for name, ranked in now["variants"].items()}}
         result["tldr"] = {name: ndcg(ranked, relevant) for name, ranked in rows.items()}
+        # With one typo per question: the share that still finds a judged page in the top 10.
+        typo_rows = {"after (shipped)": now["shipped"][m:],
+                     **{f"  {name}": ranked[m:] for name, ranked in now["variants"].items()}}
+        result["tldr_typos"] = {
+            name: {"found_in_top_10": round(sum(any(s in q["relevant"] for s in r) for q, r in
+                                              zip(questions, ranked, strict=True)) / n, 4),
+                   "without_typos": round(sum(any(s in q["relevant"] for s in r) for q, r in
+                                              zip(questions, rows[name][:n], strict=True)) / n, 4)}
+            for name, ranked in typo_rows.items()}
         result["tldr_s"] = round(time.perf_counter() - started, 1)
-        result["tldr_query_ms"] = {"before": common.percentiles(old["ms"]), "after": common.percentiles(now["ms"])}
-        result["no_good_match"] = calibration(now["signals"], [not q["relevant"] for q in questions + unanswerable],
+        result["tldr_query_ms"] = {"before": common.percentiles(old["ms"]), "after": common.percentiles(now["ms"][:n])}
+        result["no_good_match"] = calibration(now["signals"][:m], [not q["relevant"] for q in questions + unanswerable],
                                               [q["fold"] for q in questions + unanswerable])
-        result["signals"] = {q["id"]: s for q, s in zip(questions + unanswerable, now["signals"], strict=True)}
+        result["signals"] = {q["id"]: s for q, s in zip(questions + unanswerable, now["signals"][:m], strict=True)}
         # An answerable question whose top 10 holds no judged page is flagged honestly too.
         missed = [not any(s in q["relevant"] for s in r) for q, r in zip(questions, now["shipped"][:n], strict=True)]
         flags = [s["no_good_match"] for s in now["signals"][:n]]
@@ -184,6 +198,9 @@ def main() -> int:
         if s:
             line += f"   SciFact train {s['ndcg_at_10']:.4f} ({s['no_result']:3d}/{s['n']})"
         print(line)
+    print("one typo per tldr question: found a judged page in the top 10 (without the typo)")
+    for name, row in result["tldr_typos"].items():
+        print(f"  {name:28s} {row['found_in_top_10']:.4f} ({row['without_typos']:.4f})")
     for name in ("tldr_query_ms", "scifact_query_ms"):
         if name in result:
             print(f"  {name} (node on this machine, one query): " + ", ".join(

@@ -14,7 +14,8 @@
 // - and / or: the same index searched by plain MiniSearch with the shipped search options and combineWith
 //   "AND" / "OR" (the query split by the shipped tokenizer, stopwords kept);
 // - variants: `rank` with search options changed: spec {"prefix": n, "fuzzy": n, "title": boost,
-//   "combineWith": "AND"|"OR"}: prefix/fuzzy matches for words of n letters or more (0: none).
+//   "combineWith": "AND"|"OR", "fuzzy_ratio": r}: prefix/fuzzy matches for words of n letters or more (0: none),
+//   fuzzy up to r edits a letter (default 0.2, as shipped).
 // A file of the old shape (no exports; a `var OPTIONS = {...};` of plain values, as offline-search.js was before
 // issue 12) is read too: then "shipped" is its plain search, and "signals"/"variants" are left out.
 "use strict";
@@ -55,7 +56,8 @@ function oldShape() {
 function searchOptions(spec) {
   const out = {};
   if ("prefix" in spec) out.prefix = (word) => spec.prefix > 0 && word.length >= spec.prefix;
-  if ("fuzzy" in spec) out.fuzzy = (word) => (spec.fuzzy > 0 && word.length >= spec.fuzzy ? 0.2 : false);
+  const ratio = spec.fuzzy_ratio || 0.2;
+  if ("fuzzy" in spec) out.fuzzy = (word) => (spec.fuzzy > 0 && word.length >= spec.fuzzy ? ratio : false);
   if ("title" in spec) out.boost = { title: spec.title };
   if ("combineWith" in spec) out.combineWith = spec.combineWith;
   return out;
