@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from search import index, judge, language, ranking, spelling
+from search import fusion, index, judge, language, ranking, spelling
 from search.embedder import LazyEmbedder
 from search.indexer import Indexer
 from search.signbits import SignBits
@@ -113,11 +113,14 @@ class SearchService:
         if mode == "hybrid":
             # The word search runs while the model embeds the query: both release the GIL, so on two cores a
             # hybrid query costs about the slower of the two rather than their sum.
-            pending = self._pool.submit(self.db.read, ranking.lexical_pages, text)
+            pending = self._pool.submit(self.db.read, ranking.lexical_chunks, text, fusion.WORD_DEPTH)
             vector = model.encode_query(text)
-            semantic = self.db.read(ranking.semantic_pages, vector, self.bits)
-            lexical = pending.result()
-            hits = ranking.fuse(lexical, semantic)[:limit]
+            semantic_chunks = self.db.read(ranking.semantic_chunks, vector, ranking.CANDIDATES, ranking.RESCORE,
+                                           self.bits)
+            lexical_chunks = pending.result()
+            hits = self.db.read(fusion.hybrid_pages, lexical_chunks, semantic_chunks, vector, self.bits)[:limit]
+            lexical = ranking.best_per_page(lexical_chunks)
+            semantic = ranking.best_per_page(semantic_chunks)
             notice = self._rebuild_notice(len(semantic), limit, "results lean on word matches")
             return judge.Found("hybrid", hits, lexical=lexical, semantic=semantic, words=ranking.query_words(text),
                                notice=notice)
