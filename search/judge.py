@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import apsw
 
 from search.ranking import FTS_TOKENIZER, Hit
+from search.tokenizer import CJK_RUN
 from server.db import Conn
 
 # all-MiniLM-L6-v2 cosine of the best passage: median 0.59 for answerable questions, 0.29 for unanswerable ones.
@@ -50,6 +51,11 @@ def word_share(conn: Conn, words: list[str], chunk_id: int) -> float:
     def tokens(text: str, reason: int) -> set[str]:
         return {t[2] for t in tokenize(text.encode("utf-8", "surrogatepass"), reason, None)}
 
+    # CJK pieces are left out: a sentence's pieces cross word boundaries ("件丢" in "文件丢失"), so most of them are
+    # in no page however good the match; a query of CJK only is judged by whether anything matched at all.
+    words = [w for w in words if not CJK_RUN.fullmatch(w)]
+    if not words:
+        return 1.0
     held = tokens(row["text"], apsw.FTS5_TOKENIZE_DOCUMENT)
     found = [w for w in words if (wanted := tokens(w, apsw.FTS5_TOKENIZE_QUERY)) and wanted <= held]
     return len(found) / len(words)

@@ -23,7 +23,7 @@ def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     """The chunk's text without its title line, cut around the first query word found."""
     body = text.split("\n\n", 1)[1] if "\n\n" in text else text
     body = " ".join(body.split())
-    words = [w for w in _WORD.findall(query.lower()) if len(w) > 1]
+    words = [w for w in ranking.query_words(query) if len(w) > 1]
     lower = body.lower()
     hits = [lower.find(w) for w in words if lower.find(w) >= 0]
     start = max(0, min(hits) - width // 4) if hits else 0

@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from markupsafe import Markup, escape
 
+from search.tokenizer import CJK_RUN, bigrams
 from server.auth import csrf_cookies, csrf_token, request_actor
 from server.clock import parse_iso
 from server.page_cache import CACHEABLE_PATH, STYLESHEET_COOKIE
@@ -67,10 +68,14 @@ _QUERY_WORD = re.compile(r"\w{2,}", re.UNICODE)
 
 def _highlight(text: str, query: str) -> Markup:
     """Escape `text` and mark the query's words in it (case-insensitive, whole words and prefixes)."""
-    words = sorted({w.lower() for w in _QUERY_WORD.findall(query or "")}, key=len, reverse=True)[:16]
-    if not words:
+    query = query or ""
+    words = sorted({w.lower() for w in _QUERY_WORD.findall(CJK_RUN.sub(" ", query))}, key=len, reverse=True)[:16]
+    pieces = sorted({p for run in CJK_RUN.findall(query) for p in bigrams(run)}, key=len, reverse=True)[:16]
+    if not words and not pieces:
         return Markup(escape(text))
-    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")", re.IGNORECASE | re.UNICODE)
+    # Words start at a word boundary; CJK pieces have none to start at (a sentence is one \w run).
+    alternatives = [r"\b" + re.escape(w) for w in words] + [re.escape(p) for p in pieces]
+    pattern = re.compile("(" + "|".join(alternatives) + ")", re.IGNORECASE | re.UNICODE)
     out, last = [], 0
     for match in pattern.finditer(text):
         out.append(escape(text[last : match.start()]))

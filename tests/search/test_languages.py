@@ -68,8 +68,16 @@ def test_a_chinese_query_says_search_by_meaning_is_skipped(server: LiveServer) -
     reply = search(server, "我的文件丢失了怎么办", mode="hybrid")
     assert reply["language"] == "other" and language.OTHER_LANGUAGE_NOTICE in reply["notice"]
     assert titles(reply)[:1] == ["数据库备份指南"]  # an English model's vector would rank English pages first
+    assert reply["no_good_match"] is False  # the right page is first: its pieces 我的, 件丢, 了怎... are in no page
     english = search(server, "how do I edit a page", mode="hybrid")
     assert english.get("language") != "other" and language.OTHER_LANGUAGE_NOTICE not in (english.get("notice") or "")
+
+
+def test_results_for_a_chinese_sentence_mark_the_word_and_show_it_in_the_snippet(server: LiveServer) -> None:
+    reply = search(server, "我的文件丢失了怎么办")
+    assert "丢失" in reply["results"][0]["snippet"]
+    page = httpx.get(server.url + "/search", params={"q": "我的文件丢失了怎么办"}, timeout=30).text
+    assert "<mark>丢失</mark>" in page
 
 
 # The queries search/language.py's word lists were made on (a second set, written afterwards and not tuned on,
