@@ -30,7 +30,7 @@ BM25_WEAK = 15.0
 BM25_STRONG = 30.0
 FEEDBACK = 0.4
 FEEDBACK_CHUNKS = 3
-WORD_DEPTH = 300  # word-search chunks whose bm25 is known (FTS5 scores every match anyway; returning more is cheap)
+WORD_DEPTH = 1000  # word-search chunks whose bm25 is known (FTS5 scores every match anyway; returning more is cheap)
 
 
 def word_weight(best_bm25: float) -> float:
