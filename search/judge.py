@@ -30,12 +30,15 @@ class Found:
     semantic: list[Hit] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
     notice: str | None = None
+    exact_title: bool = False
 
 
 def no_good_match(conn: Conn, found: Found) -> bool:
     """By meaning when it ranked; by words otherwise: the best page holds fewer than half of the query's words."""
     if not found.hits:
         return True
+    if found.exact_title:
+        return False
     if found.semantic:
         return max(h.score for h in found.semantic) < SEMANTIC_FLOOR
     return word_share(conn, found.words, found.hits[0].chunk_id) < WORD_SHARE_FLOOR

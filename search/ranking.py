@@ -17,6 +17,7 @@ from search import tokenizer
 from search.index import VEC_TABLE, from_blob, vec_table_exists
 from search.signbits import SignBits
 from server.db import Conn
+from server.slugs import slugify
 
 MODES = ("hybrid", "semantic", "lexical")
 CANDIDATES = 100          # chunks taken from each ranking
@@ -196,6 +197,21 @@ def rank_pages(conn: Conn, query: str, vector: np.ndarray | None, mode: str, lim
     if mode == "semantic":
         return semantic[:limit]
     return fuse(lexical, semantic)[:limit]
+
+
+def title_first(conn: Conn, query: str, hits: list[Hit], limit: int) -> tuple[list[Hit], bool]:
+    """The page whose title is the query comes first, whatever the rankings said: someone who types "grep" or
+    "docker compose" means that page (in the tldr commons, meaning put ggrep, fgrep and rgrep above grep).
+    Also says whether there was such a page."""
+    slug = slugify(query) if query.strip() else ""
+    row = next(iter(conn.execute("""SELECT p.id, c.id AS chunk_id FROM pages p JOIN chunks c ON c.page_id = p.id
+                                    WHERE p.slug = ? ORDER BY c.ord LIMIT 1""", (slug,))), None) if slug else None
+    if row is None:
+        return hits[:limit], False
+    own = next((h for h in hits if h.page_id == row["id"]), None)
+    top = max((h.score for h in hits), default=1.0)
+    first = Hit(own.chunk_id if own else row["chunk_id"], row["id"], max(top, own.score if own else top))
+    return [first] + [h for h in hits if h.page_id != row["id"]][: limit - 1], True
 
 
 def describe(conn: Conn, hits: list[Hit]) -> list[dict[str, Any]]:

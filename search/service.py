@@ -90,6 +90,7 @@ class SearchService:
         english = language.meaning_applies(text)
         model = self.embedder.get(timeout=0) if self.embedder.ready and mode != "lexical" and english else None
         found = self._rank(text, limit, mode if model is not None else "lexical", model)
+        found.hits, found.exact_title = self.db.read(ranking.title_first, text, found.hits, limit)
         rows = self.db.read(ranking.describe, found.hits)
         reply["results"] = [{"slug": r["slug"], "title": r["title"], "snippet": make_snippet(r["text"], text),
                              "score": r["score"]} for r in rows]

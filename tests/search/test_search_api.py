@@ -67,3 +67,14 @@ def test_missing_model_falls_back_to_words_and_says_so(tmp_path) -> None:
         assert reply["mode"] == "lexical" and "unavailable" in reply["notice"] and reply["results"]
         page = client.get("/search", params={"q": "conflict"}).text
         assert "Search by meaning is unavailable" in page
+
+
+def test_the_page_titled_as_the_query_comes_first_in_every_mode(client: TestClient) -> None:
+    token = sign_up(client)
+    push(client, token, new_op(title="Tar", base_rev=None, body="Pack files into one archive."))
+    push(client, token, new_op(title="Archives", base_rev=None, body="tar tar tar: tar, gzip tar and tar again."))
+    indexed(client)
+    for mode in ("hybrid", "lexical", "semantic"):
+        reply = client.get("/api/search", params={"q": "TAR", "mode": mode}).json()
+        assert reply["results"][0]["slug"] == "tar" and reply["no_good_match"] is False, mode
+    assert client.get("/api/search", params={"q": "tar", "mode": "lexical"}).json()["results"][1]["slug"] == "archives"
