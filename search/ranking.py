@@ -189,14 +189,18 @@ def semantic_pages(conn: Conn, vector: np.ndarray, bits: SignBits | None = None)
 
 def rank_pages(conn: Conn, query: str, vector: np.ndarray | None, mode: str, limit: int,
                bits: SignBits | None = None) -> list[Hit]:
-    """Pages for `query`, best first. Without a vector every mode falls back to lexical."""
-    lexical = lexical_pages(conn, query) if mode != "semantic" or vector is None else []
+    """Pages for `query`, best first, as SearchService ranks them (benchmarks call it with vectors made in a
+    batch). Without a vector every mode falls back to lexical."""
     if vector is None or mode == "lexical":
-        return lexical[:limit]
-    semantic = semantic_pages(conn, vector, bits)
-    if mode == "semantic":
-        return semantic[:limit]
-    return fuse(lexical, semantic)[:limit]
+        hits = lexical_pages(conn, query)
+    elif mode == "semantic":
+        hits = semantic_pages(conn, vector, bits)
+    else:
+        from search import fusion  # fusion builds on this module
+
+        lexical = lexical_chunks(conn, query, fusion.WORD_DEPTH)
+        hits = fusion.hybrid_pages(conn, lexical, semantic_chunks(conn, vector, bits=bits), vector, bits)
+    return title_first(conn, query, hits, limit)[0]
 
 
 def title_first(conn: Conn, query: str, hits: list[Hit], limit: int) -> tuple[list[Hit], bool]:

@@ -36,7 +36,7 @@ import bench_search_common as common
 import numpy as np
 from loadgen import HOST, NO_LIMITS, Children, free_port
 
-from search import index, ranking
+from search import fusion, index, ranking
 from search.chunking import chunk_page
 from search.embedder import load_embedder
 from search.signbits import SignBits, load_snapshot
@@ -361,7 +361,7 @@ def profile(db_path: Path, queries: list[str], model: str) -> dict:
         vector = embedder.encode_query(q)
         t1 = time.perf_counter()
         conn.execute("BEGIN")
-        lexical = ranking.lexical_chunks(conn, q)
+        lexical = ranking.lexical_chunks(conn, q, fusion.WORD_DEPTH)
         t2 = time.perf_counter()
         ids = [r["id"] for r in conn.execute(knn_sql, (vector.tobytes(), ranking.RESCORE))]
         t3 = time.perf_counter()
@@ -372,7 +372,7 @@ def profile(db_path: Path, queries: list[str], model: str) -> dict:
         order = np.argsort(-scores)[: ranking.CANDIDATES]
         semantic = [ranking.Hit(rows[i]["id"], rows[i]["page_id"], float(scores[i])) for i in order]
         t5 = time.perf_counter()
-        hits = ranking.fuse(ranking.best_per_page(lexical), ranking.best_per_page(semantic))[:10]
+        hits = fusion.hybrid_pages(conn, lexical, semantic, vector, bits)[:10]  # with its second (feedback) pass
         t6 = time.perf_counter()
         ranking.describe(conn, hits)
         t7 = time.perf_counter()
