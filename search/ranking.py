@@ -17,7 +17,7 @@ from search import tokenizer
 from search.index import VEC_TABLE, from_blob, vec_table_exists
 from search.signbits import SignBits
 from server.db import Conn
-from server.slugs import slugify
+from server.slugs import TitleError, slugify
 
 MODES = ("hybrid", "semantic", "lexical")
 CANDIDATES = 100          # chunks taken from each ranking
@@ -207,7 +207,10 @@ def title_first(conn: Conn, query: str, hits: list[Hit], limit: int) -> tuple[li
     """The page whose title is the query comes first, whatever the rankings said: someone who types "grep" or
     "docker compose" means that page (in the tldr commons, meaning put ggrep, fgrep and rgrep above grep).
     Also says whether there was such a page."""
-    slug = slugify(query) if query.strip() else ""
+    try:
+        slug = slugify(query) if query.strip() else ""
+    except TitleError:  # longer than any title can be, or no letters a title could have
+        slug = ""
     row = next(iter(conn.execute("""SELECT p.id, c.id AS chunk_id FROM pages p JOIN chunks c ON c.page_id = p.id
                                     WHERE p.slug = ? ORDER BY c.ord LIMIT 1""", (slug,))), None) if slug else None
     if row is None:

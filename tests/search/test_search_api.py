@@ -78,3 +78,10 @@ def test_the_page_titled_as_the_query_comes_first_in_every_mode(client: TestClie
         reply = client.get("/api/search", params={"q": "TAR", "mode": mode}).json()
         assert reply["results"][0]["slug"] == "tar" and reply["no_good_match"] is False, mode
     assert client.get("/api/search", params={"q": "tar", "mode": "lexical"}).json()["results"][1]["slug"] == "archives"
+
+
+def test_a_query_longer_than_any_title_is_searched(client: TestClient) -> None:
+    indexed(client)
+    for query in ("conflict " * 50, "\u200b" * 10 + "x"):  # 450 characters; nothing a title could be made of
+        reply = client.get("/api/search", params={"q": query})
+        assert reply.status_code == 200 and "results" in reply.json(), reply.text
