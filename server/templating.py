@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from markupsafe import Markup, escape
 
+from search.ranking import STOPWORDS
 from search.tokenizer import CJK_RUN, bigrams
 from server.auth import csrf_cookies, csrf_token, request_actor
 from server.clock import parse_iso
@@ -69,7 +70,8 @@ _QUERY_WORD = re.compile(r"\w{2,}", re.UNICODE)
 def _highlight(text: str, query: str) -> Markup:
     """Escape `text` and mark the query's words in it (case-insensitive, whole words and prefixes)."""
     query = query or ""
-    words = sorted({w.lower() for w in _QUERY_WORD.findall(CJK_RUN.sub(" ", query))}, key=len, reverse=True)[:16]
+    words = {w.lower() for w in _QUERY_WORD.findall(CJK_RUN.sub(" ", query))}
+    words = sorted(words - STOPWORDS or words, key=len, reverse=True)[:16]  # the search leaves stopwords out too
     pieces = sorted({p for run in CJK_RUN.findall(query) for p in bigrams(run)}, key=len, reverse=True)[:16]
     if not words and not pieces:
         return Markup(escape(text))

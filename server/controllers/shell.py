@@ -25,6 +25,7 @@ SHELL_PAGES = ("/offline", "/offline/page", "/offline/edit", "/new")
 # 16 KB compressed: cached when the reader first saves pages on purpose, then kept across updates
 # (issue #4's 60 KB budget for a first visit).
 LAZY_FILES = ("vendor/minisearch.js",)
+CLOSEST_SHOWN = 5  # results listed when nothing matched well (the offline search shows as many)
 # Loaded by the worker alone (importScripts keeps them with the worker): the slug rule for pages started offline.
 WORKER_FILES = ("js/slugs.js",)
 # The service worker's version changes whenever any of these change, so readers get the new shell.
@@ -124,7 +125,9 @@ class ShellController(Controller):
                                  error=exc.detail)
         found = search.search(query, 20, mode) if query else {"results": [], "took_ms": 0}
         cover = describe(recent_coverage(search.db), meaning_available=search.embedder.error is None)
-        return html_response(request, "search.html", query=query, results=found["results"],
+        # Nothing matched well: the closest few, not twenty confident-looking results.
+        results = found["results"][:CLOSEST_SHOWN] if found.get("no_good_match") else found["results"]
+        return html_response(request, "search.html", query=query, results=results,
                              notice=found.get("notice"), took_ms=found["took_ms"], coverage=cover,
                              no_good_match=bool(found.get("no_good_match")),
                              corrected_query=found.get("corrected_query"),

@@ -62,6 +62,20 @@ def test_no_good_match_says_so_before_the_closest_pages_and_claims_no_results(re
     assert 'None of these? <a href="/new?title=how%20do%20I%20bake%20bread">' in page
 
 
+def test_no_good_match_lists_only_the_closest_few(reply_client: Any) -> None:
+    many = [{"slug": f"p{i}", "title": f"Page {i}", "snippet": "", "score": 0.1} for i in range(12)]
+    reply_client.reply = {"no_good_match": True, "results": many}
+    assert main_html(reply_client, "boil an egg").count('<a href="/wiki/p') == 5
+    reply_client.reply = {"results": many}
+    assert main_html(reply_client, "boil an egg").count('<a href="/wiki/p') == 12
+
+
+def test_stopwords_are_not_marked_in_snippets(reply_client: Any) -> None:
+    reply_client.reply = {"results": [{"slug": "a", "title": "A", "snippet": "Any and all history", "score": 1}]}
+    page = main_html(reply_client, "an history")
+    assert "<mark>history</mark>" in page and "<mark>an</mark>" not in page and "<mark>An</mark>" not in page
+
+
 def test_no_good_match_without_results_is_just_nothing_matched(reply_client: Any) -> None:
     reply_client.reply = {"no_good_match": True, "results": []}
     page = main_html(reply_client, "zzqx")
