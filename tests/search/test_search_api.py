@@ -85,3 +85,11 @@ def test_a_query_longer_than_any_title_is_searched(client: TestClient) -> None:
     for query in ("conflict " * 50, "\u200b" * 10 + "x"):  # 450 characters; nothing a title could be made of
         reply = client.get("/api/search", params={"q": query})
         assert reply.status_code == 200 and "results" in reply.json(), reply.text
+
+
+def test_word_search_says_no_good_match_when_the_best_page_lacks_words_and_scores_weakly(client: TestClient) -> None:
+    indexed(client)
+    good = client.get("/api/search", params={"q": "conflict merge", "mode": "lexical"}).json()
+    assert good["results"] and good["no_good_match"] is False  # the best page holds every word
+    weak = client.get("/api/search", params={"q": "zebra quantum history", "mode": "lexical"}).json()
+    assert weak["results"] and weak["no_good_match"] is True  # only "history" matched, as any page might
