@@ -66,7 +66,9 @@ def test_signed_in_pages_and_json_come_compressed_and_decode_to_the_same_bytes(
                 # Results (their number, order, snippets) may differ between two searches while the index settles.
                 main = b'<main id="main"'
                 assert without_tokens(decoded).split(main)[0] == without_tokens(plain_body).split(main)[0], path
-                assert b'<ol class="results">' in decoded and decoded.endswith(b"</html>\n"), path
+                # A list of results, or of the closest pages when nothing matched well (the hashing stand-in's
+                # cosines are low, and the index may still be settling).
+                assert b'<ol class="results' in decoded and decoded.endswith(b"</html>\n"), path
             else:
                 assert without_tokens(decoded) == without_tokens(plain_body), path
 
