@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,3 +139,42 @@ def wait_for_index(get_status, timeout: float = 60, vectors: bool = True) -> dic
             return status
         time.sleep(0.1)
     raise AssertionError(f"the search index did not catch up within {timeout} s: {status}")
+
+
+@contextmanager
+def server_with_meaning_on_one_page_in_four(data: Path) -> Iterator[tuple[LiveServer, object]]:
+    """A live server over four pages indexed for words while no model was ready, one given its vector since.
+
+    A writer holding the database (yielded: roll it back to let go) keeps the server's indexer from filling the
+    other vectors meanwhile; the server still reads (WAL). Used by the coverage tests of the search page.
+    """
+    from search.embedder import LazyEmbedder
+    from search.indexer import Indexer
+    from server.db import Database, connect
+    from server.users import Actor
+    from sync.apply import Policy, apply_op
+
+    db = Database(Settings(data=data).db_path)
+    try:
+        for title in ("Alpha", "Beta", "Gamma", "Delta"):
+            result = db.write(apply_op, {"op_id": f"new-{title}", "title": title, "base_rev": None,
+                                         "body": f"Words about {title}."}, Actor(None, "tester"),
+                              Policy(anonymous_edits=True))
+            assert result["status"] == "applied"
+        indexer = Indexer(db, LazyEmbedder("hashing"))
+        indexer.run_once()
+        indexer.embedder.start()
+        assert indexer.embedder.get(timeout=30) is not None
+        assert indexer.fill_missing_vectors(limit=1) == 1
+    finally:
+        db.close()
+    holder = connect(Settings(data=data).db_path)
+    holder.execute("BEGIN IMMEDIATE")
+    server = start_server(data)
+    try:
+        yield server, holder
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+        stop_server(server)

@@ -9,16 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import start_server, stop_server, wait_for_index
+from conftest import server_with_meaning_on_one_page_in_four, wait_for_index
 from litestar.testing import TestClient
 
-from search.embedder import LazyEmbedder
-from search.indexer import Indexer
 from server.app import create_app
-from server.db import Database, connect
 from server.settings import Settings
-from server.users import Actor
-from sync.apply import Policy, apply_op
 
 RESULTS = [{"slug": "history", "title": "history", "snippet": "Show the command line history.", "score": 0.2},
            {"slug": "fc", "title": "fc", "snippet": "Open the most recent command and edit it.", "score": 0.1}]
@@ -120,38 +115,13 @@ def test_a_typo_is_corrected_on_the_page_by_the_real_search(client: TestClient) 
     assert "<mark>conflict</mark>" in page
 
 
-def write_pages(data: Path, titles: list[str]) -> None:
-    """Pages indexed for words while no model was ready, and one of them given its vectors since."""
-    db = Database(Settings(data=data).db_path)
-    try:
-        for title in titles:
-            result = db.write(apply_op, {"op_id": f"new-{title}", "title": title, "base_rev": None,
-                                         "body": f"Words about {title}."}, Actor(None, "tester"),
-                              Policy(anonymous_edits=True))
-            assert result["status"] == "applied"
-        indexer = Indexer(db, LazyEmbedder("hashing"))
-        indexer.run_once()
-        indexer.embedder.start()
-        assert indexer.embedder.get(timeout=30) is not None
-        assert indexer.fill_missing_vectors(limit=1) == 1
-    finally:
-        db.close()
-
-
 def coverage_line(server_url: str) -> str | None:
     found = re.search(r'<span class="coverage">([^<]*)</span>', httpx.get(server_url + "/search?q=words").text)
     return found.group(1) if found else None
 
 
 def test_a_real_server_says_how_much_of_the_wiki_search_by_meaning_covers(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    write_pages(data, ["Alpha", "Beta", "Gamma", "Delta"])
-    # A writer holding the database keeps the server's indexer from filling the other vectors meanwhile;
-    # the server still reads (WAL).
-    holder = connect(Settings(data=data).db_path)
-    holder.execute("BEGIN IMMEDIATE")
-    server = start_server(data)
-    try:
+    with server_with_meaning_on_one_page_in_four(tmp_path / "data") as (server, holder):
         assert coverage_line(server.url) == "Search by meaning covers 25% of pages; word search covers all."
         status = httpx.get(server.url + "/api/status").json()
         assert status["index"]["coverage"] == {"pages": 4, "word_pages": 4, "meaning_pages": 1,
@@ -160,11 +130,6 @@ def test_a_real_server_says_how_much_of_the_wiki_search_by_meaning_covers(tmp_pa
         status = wait_for_index(lambda: httpx.get(server.url + "/api/status").json())
         assert status["index"]["coverage"] == {"pages": 4, "word_pages": 4, "meaning_pages": 4, "meaning_share": 1.0}
         assert coverage_line(server.url) is None, "once complete, the page says nothing about coverage"
-    finally:
-        if holder.in_transaction:
-            holder.execute("ROLLBACK")
-        holder.close()
-        stop_server(server)
 
 
 def test_the_corrected_query_and_unknown_words_are_escaped(reply_client: Any) -> None:
