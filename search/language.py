@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from search import tokenizer
+from search.ranking import STOPWORDS
 
 OTHER_LANGUAGE_NOTICE = "Search by meaning understands English only; showing pages that contain your words."
 
@@ -44,12 +45,7 @@ _FOREIGN_WORDS = {
     "indonesian": """yang di ke dari itu untuk dengan tidak bagaimana cara saya bisa akan menghapus berkas""",
 }
 # English words among the lists above, and the English small words that count against them.
-_ENGLISH = frozenset("""
-a about above after again against all am an and any are as at be because been before being below between both
-but by can could did do does doing down during each few for from further had has have having he her here hers
-him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
-ours out over own same she should so some such than that the their theirs them then there these they this those
-through to too under until up very was we were what when where which while who whom why will with would you your
+_ENGLISH = STOPWORDS | frozenset("""
 comment file use using get set show find make list run change open see want need way like
 """.split())
 FOREIGN_WORDS = frozenset(w for words in _FOREIGN_WORDS.values() for w in words.split()) - _ENGLISH
