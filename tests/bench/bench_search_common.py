@@ -256,6 +256,16 @@ def checkpoint(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+def cached_build(db_path: Path, info_path: Path, rebuild: bool, log) -> dict | None:
+    """The build info of a finished cached index (marked `cached`), or None when it must be built."""
+    if rebuild or not (db_path.exists() and info_path.exists()):
+        return None
+    info = json.loads(info_path.read_text())
+    info["cached"] = True
+    log(f"using the cached index {db_path.name} (built {info['built']}; --rebuild to build it again)")
+    return info
+
+
 @contextmanager
 def build_lock(name: str):
     """One builder of a cached index at a time: a second one waits, then finds the first one's result (before,
@@ -285,10 +295,8 @@ def _build_scifact(model: str, rebuild: bool, log) -> tuple[Path, dict]:
     from server.db import Database
 
     db_path, info_path = scifact_paths(model)
-    if db_path.exists() and info_path.exists() and not rebuild:
-        info = json.loads(info_path.read_text())
-        info["cached"] = True
-        log(f"using the cached index {db_path.name} (built {info['built']}; --rebuild to build it again)")
+    info = cached_build(db_path, info_path, rebuild, log)
+    if info is not None:
         return db_path, info
     RESULTS.mkdir(parents=True, exist_ok=True)
     for old in RESULTS.glob("scifact-*.db*"):  # older builds (other code) and their WAL files

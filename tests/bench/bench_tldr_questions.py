@@ -77,10 +77,8 @@ def _build_tldr(model: str, rebuild: bool, log) -> tuple[Path, dict]:
     from server.seed import seed_if_empty
 
     db_path, info_path = tldr_paths(model)
-    if db_path.exists() and info_path.exists() and not rebuild:
-        info = json.loads(info_path.read_text())
-        info["cached"] = True
-        log(f"using the cached index {db_path.name} (built {info['built']}; --rebuild to build it again)")
+    info = common.cached_build(db_path, info_path, rebuild, log)
+    if info is not None:
         return db_path, info
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     for old in [*common.RESULTS.glob("tldr-*.db*"), *common.RESULTS.glob("tldr-*.json")]:
