@@ -99,7 +99,6 @@ def best_correction(word: str, counts: dict[str, int], stem) -> str | None:
 def correct(conn: Conn, query: str, vocabulary: Vocabulary) -> str | None:
     """The query with each word that no passage holds replaced by its best one-edit neighbour; None if unchanged."""
     stem = stemmer(conn)
-    counts = None
     changed = False
     pieces: list[str] = []
     last = 0
@@ -109,11 +108,10 @@ def correct(conn: Conn, query: str, vocabulary: Vocabulary) -> str | None:
         last = match.end()
         replacement = None
         if len(word) >= MIN_LENGTH and _LATIN_WORD.fullmatch(word) and word not in ranking.STOPWORDS \
-                and not any(ch.isdigit() for ch in word):
-            counts = counts if counts is not None else vocabulary.counts(conn)
-            if stem(word) not in english_stems() and counts.get(stem(word), 0) == 0 \
-                    and not _held_at_all(conn, stem(word)):
-                replacement = best_correction(word, counts, stem)
+                and not any(ch.isdigit() for ch in word) and stem(word) not in english_stems() \
+                and not _held_at_all(conn, stem(word)):
+            # Only now is the vocabulary needed: a query whose words the commons holds never reads it.
+            replacement = best_correction(word, vocabulary.counts(conn), stem)
         changed = changed or replacement is not None
         pieces.append(replacement or match.group())
     pieces.append(query[last:])
@@ -121,6 +119,6 @@ def correct(conn: Conn, query: str, vocabulary: Vocabulary) -> str | None:
 
 
 def _held_at_all(conn: Conn, term: str) -> bool:
-    """Whether any passage holds the term (the in-memory vocabulary leaves out words of one passage)."""
+    """Whether any passage holds the term: one lookup in FTS5's vocabulary."""
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
     return next(iter(conn.execute("SELECT 1 AS x FROM temp.chunks_vocab WHERE term = ?", (term,))), None) is not None
