@@ -39,7 +39,8 @@ def word_weight(best_bm25: float) -> float:
 
 
 def _vectors(conn: Conn, ids: list[int], dim: int) -> tuple[list[int], np.ndarray]:
-    """Page ids and vectors of these chunks, in order (a chunk without a vector counts as orthogonal)."""
+    """Page ids and vectors of these chunks, in order (a chunk without a vector counts as orthogonal). Ids of
+    chunks gone meanwhile are dropped from `ids` itself, so the caller's list stays aligned with the result."""
     rows: dict[int, dict] = {}
     for start in range(0, len(ids), 500):
         part = ids[start:start + 500]
